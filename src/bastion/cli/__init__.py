@@ -1,0 +1,1 @@
+"""The ``bastion`` command line: thin modules that parse, call the library, print."""

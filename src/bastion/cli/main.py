@@ -1,0 +1,55 @@
+"""Entry point of the ``bastion`` command: global options, command groups, error mapping."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.text import Text
+
+from bastion import __version__
+from bastion.cli import config_cmd
+from bastion.cli.context import err_console
+from bastion.core.errors import BastionError
+
+app = typer.Typer(
+    name="bastion",
+    help="Bastion: security and compliance for machine-learning systems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(config_cmd.app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"bastion {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Settings file (default ./bastion.toml or $BASTION_CONFIG)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Bastion: security and compliance for machine-learning systems."""
+    ctx.obj = {"config_path": config}
+
+
+def run() -> None:
+    """Console-script entry: run the app and turn expected errors into one line and an exit code."""
+    try:
+        app()  # click handles its own usage errors (exit 2) and calls sys.exit
+    except BastionError as exc:
+        err_console.print(Text("error: ", style="red") + Text(str(exc)), soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,209 @@
+"""One settings object from ``bastion.toml`` plus ``BASTION_*`` environment variables.
+
+Precedence, highest first: explicit overrides, environment (``BASTION_AUDIT__URL``
+style, ``__`` between levels), the TOML file, built-in defaults.  Defaults are
+embedded and offline: SQLite under ``./.bastion/``, file-based secrets, memory
+rate limits.  Malformed files are reported with file, line and field.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bastion.core.errors import ConfigError, ValidationError
+
+DEFAULT_CONFIG_FILE = "bastion.toml"
+ENV_PREFIX = "BASTION_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SecretsSettings(_Section):
+    """Where Bastion's keys live."""
+
+    backend: Literal["env", "file", "vault"] = "file"
+    file_dir: Path | None = Field(
+        default=None, description="directory of 0600 secret files; default <home>/secrets"
+    )
+    env_prefix: str = "BASTION_SECRET_"
+    vault_addr: str = "http://127.0.0.1:8200"
+    vault_token: SecretStr | None = None
+    vault_namespace: str | None = None
+    vault_mount: str = "secret"
+    vault_path: str = "bastion"
+    vault_cache_ttl_seconds: float = Field(default=60.0, ge=0)
+    vault_timeout_seconds: float = Field(default=5.0, gt=0)
+    vault_verify_tls: bool = True
+    transit_mount: str | None = None
+    transit_key: str | None = None
+
+
+class AuditSettings(_Section):
+    """Where the tamper-evident audit log is stored and how often it is checkpointed."""
+
+    url: SecretStr | None = Field(default=None, description="SQLAlchemy URL; default SQLite")
+    checkpoint_every: int = Field(default=256, ge=1)
+    table_prefix: str = Field(default="bastion_audit", pattern=r"^[a-z_][a-z0-9_]{0,40}$")
+
+
+class AccessSettings(_Section):
+    """Authorization policy location."""
+
+    policy: Path | None = Field(default=None, description="policy YAML; default <home>/policy.yaml")
+
+
+class Settings(BaseSettings):
+    """The effective configuration of one Bastion process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    home: Path = Field(default=Path(".bastion"), description="state directory")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+
+    # Not a setting: where the values came from, for error messages and `config show`.
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file; the file arrives as init kwargs.
+        return (env_settings, init_settings)
+
+    # Derived locations -------------------------------------------------------
+    @property
+    def audit_url(self) -> str:
+        """The audit store URL, defaulting to SQLite in the home directory."""
+        if self.audit.url is not None:
+            return self.audit.url.get_secret_value()
+        return f"sqlite:///{(self.home / 'audit.db').resolve()}"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Directory of the ``file`` secrets backend."""
+        return self.secrets.file_dir or self.home / "secrets"
+
+    @property
+    def policy_path(self) -> Path:
+        """Location of the access policy file."""
+        return self.access.policy or self.home / "policy.yaml"
+
+
+def _config_path(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: configuration file not found")
+        return explicit
+    from_env = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"{path}: configuration file named by BASTION_CONFIG not found")
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration ({exc.strerror})") from exc
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        line = int(match.group(1)) if match else None
+        raise ValidationError(f"invalid TOML: {exc}", file=str(path), line=line) from exc
+
+
+def locate_key_line(text: str, dotted: list[str]) -> int | None:
+    """Best-effort line number of a dotted key in TOML or YAML-ish text, for error messages."""
+    table: list[str] = []
+    candidates = {".".join(dotted[:i]) for i in range(1, len(dotted) + 1)}
+    best: int | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", line)
+        if header:
+            table = [part.strip().strip("\"'") for part in header.group(1).split(".")]
+            if ".".join(table) in candidates and best is None:
+                best = number
+            continue
+        key = re.match(r"^([A-Za-z0-9_.\"'-]+)\s*=", line)
+        if key:
+            parts = table + [p.strip().strip("\"'") for p in key.group(1).split(".")]
+            if parts == dotted[: len(parts)] and len(parts) >= 1:
+                best = number
+    return best
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Load the effective settings; raise ``ValidationError`` naming file, line and field."""
+    path = _config_path(config)
+    data: dict[str, Any] = {}
+    text = ""
+    if path is not None:
+        data, text = _read_toml(path)
+    data.update(overrides)
+    try:
+        settings = Settings(**data)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(part) for part in first["loc"]]
+        line = locate_key_line(text, loc) if text else None
+        source = str(path) if path and line else "environment or file"
+        raise ValidationError(
+            first["msg"], file=source if path else None, line=line, field=".".join(loc)
+        ) from None
+    settings.source_file = path
+    return settings
+
+
+def redact_url(url: str) -> str:
+    """Hide the password in a URL such as ``postgresql://user:pw@host/db``."""
+    return re.sub(r"(://[^:/@]+:)[^@]*(@)", r"\1***\2", url)
+
+
+def redacted_view(settings: Settings) -> dict[str, Any]:
+    """The effective configuration as plain data with every secret replaced by ``***``."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return "***" if value.get_secret_value() else ""
+        if isinstance(value, BaseModel):
+            return {name: walk(getattr(value, name)) for name in type(value).model_fields}
+        if isinstance(value, Path):
+            return str(value)
+        return value
+
+    view = walk(settings)
+    view.pop("source_file", None)
+    view["audit"]["effective_url"] = redact_url(settings.audit_url)
+    view["source_file"] = str(settings.source_file) if settings.source_file else None
+    return view
