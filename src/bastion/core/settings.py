@@ -45,7 +45,10 @@ class SecretsSettings(_Section):
     vault_timeout_seconds: float = Field(default=5.0, gt=0)
     vault_verify_tls: bool = True
     transit_mount: str | None = None
-    transit_key: str | None = None
+    transit_key: str | None = Field(default=None, description="Transit key for encrypt/decrypt")
+    transit_signing_key: str | None = Field(
+        default=None, description="Transit ed25519 key for sign/verify"
+    )
 
 
 class AuditSettings(_Section):
