@@ -65,6 +65,22 @@ class AccessSettings(_Section):
     policy: Path | None = Field(default=None, description="policy YAML; default <home>/policy.yaml")
 
 
+class PipelineSettings(_Section):
+    """Where trained models and lineage records live and which model signers are trusted."""
+
+    models_dir: Path | None = Field(default=None, description="model store; default <home>/models")
+    lineage_dir: Path | None = Field(
+        default=None, description="lineage records; default <home>/lineage"
+    )
+    trusted_keys_dir: Path | None = Field(
+        default=None,
+        description="extra trusted signer public keys (*.pem); default <home>/trusted-keys",
+    )
+    extra_trusted_types: list[str] = Field(
+        default_factory=list, description="skops types to trust beyond the built-in allow-list"
+    )
+
+
 class Settings(BaseSettings):
     """The effective configuration of one Bastion process."""
 
@@ -80,6 +96,7 @@ class Settings(BaseSettings):
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
 
     # Not a setting: where the values came from, for error messages and `config show`.
     source_file: Path | None = Field(default=None, exclude=True)
@@ -108,6 +125,21 @@ class Settings(BaseSettings):
     def secrets_dir(self) -> Path:
         """Directory of the ``file`` secrets backend."""
         return self.secrets.file_dir or self.home / "secrets"
+
+    @property
+    def models_dir(self) -> Path:
+        """Root of the model store."""
+        return self.pipeline.models_dir or self.home / "models"
+
+    @property
+    def lineage_dir(self) -> Path:
+        """Directory of lineage records."""
+        return self.pipeline.lineage_dir or self.home / "lineage"
+
+    @property
+    def trusted_keys_dir(self) -> Path:
+        """Directory of extra trusted model-signer public keys."""
+        return self.pipeline.trusted_keys_dir or self.home / "trusted-keys"
 
     @property
     def policy_path(self) -> Path:
