@@ -41,7 +41,7 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_@+=,.:-]+$")
 
 def is_valid_action(action: str) -> bool:
     """True for a concrete action name such as ``dataset:read`` or ``predict``."""
-    return bool(_ACTION.match(action))
+    return bool(_ACTION.fullmatch(action))
 
 
 def action_pattern_problem(pattern: str, known: frozenset[str]) -> str | None:
@@ -53,7 +53,7 @@ def action_pattern_problem(pattern: str, known: frozenset[str]) -> str | None:
         return None
     if pattern.endswith(":*"):
         kind = pattern[:-2]
-        if _KIND.match(kind) and any(action.startswith(kind + ":") for action in known):
+        if _KIND.fullmatch(kind) and any(action.startswith(kind + ":") for action in known):
             return None
         return f"no known action has the kind {kind!r}"
     if WILDCARD in pattern:
@@ -82,7 +82,7 @@ def action_matches(action: str, pattern: str) -> bool:
 
 def _split(name: str) -> tuple[str, list[str]] | None:
     kind, sep, path = name.partition(":")
-    if not sep or not _KIND.match(kind):
+    if not sep or not _KIND.fullmatch(kind):
         return None
     return kind, path.split("/")
 
@@ -97,7 +97,7 @@ def resource_problem(resource: str) -> str | None:
     for segment in parts[1]:
         if segment in {"", ".", ".."}:
             return "resource names have no empty, '.' or '..' segments"
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             return "resource segments use letters, digits and _ @ + = , . : - only"
     return None
 
@@ -121,7 +121,7 @@ def resource_pattern_problem(pattern: str) -> str | None:
             )
         if segment in {"", ".", ".."}:
             return "resource patterns have no empty, '.' or '..' segments"
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             return "resource segments use letters, digits and _ @ + = , . : - only"
     return None
 

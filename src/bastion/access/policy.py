@@ -315,6 +315,8 @@ def _compose(text: str, source: str) -> yaml.Node:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "malformed YAML"
+        if "alphabetic or numeric character" in problem:
+            problem += ' (YAML reads a bare * as an alias; quote a literal star: "*")'
         raise ValidationError(f"invalid YAML: {problem}", file=source, line=line) from None
     except yaml.YAMLError as exc:
         raise ValidationError(f"invalid YAML: {exc}", file=source) from None
@@ -347,7 +349,7 @@ def _read_roles(reader: _Reader, node: yaml.Node, known_actions: frozenset[str])
     roles: dict[str, Role] = {}
     for name, (key_node, value_node) in entries.items():
         path = f"roles.{name}"
-        if not _ROLE_NAME.match(name):
+        if not _ROLE_NAME.fullmatch(name):
             raise reader.fail(
                 "role names are lowercase letters, digits and '-', starting with a letter",
                 key_node,
@@ -394,7 +396,7 @@ def _read_principals(
     principals: dict[str, PrincipalBinding] = {}
     for principal_id, (key_node, value_node) in reader.mapping(node, "principals").items():
         path = f"principals.{principal_id}"
-        if not _PRINCIPAL_ID.match(principal_id):
+        if not _PRINCIPAL_ID.fullmatch(principal_id):
             raise reader.fail(
                 "principal ids are 1-128 characters of letters, digits and . _ @ : + -",
                 key_node,
