@@ -13,7 +13,7 @@ from bastion.core.crypto import (
     load_ed25519_private,
     random_bytes,
 )
-from bastion.core.errors import BastionError, SecretError
+from bastion.core.errors import BastionError, SecretError, ServiceUnavailableError
 from bastion.secrets.base import SecretProvider
 from bastion.secrets.values import SecretBytes, check_secret_name
 
@@ -91,7 +91,11 @@ class KeyRing:
         return results
 
     def status(self) -> list[KeyStatus]:
-        """Presence and public key ids of every well-known key (problems reported, not raised)."""
+        """Presence and public key ids of every well-known key.
+
+        Per-key problems (insecure file, malformed key, no permission) are reported in
+        the result; an unreachable backend raises ``ServiceUnavailableError``.
+        """
         report = []
         for spec in WELL_KNOWN_KEYS:
             present = False
@@ -103,6 +107,8 @@ class KeyRing:
                 elif present:
                     self.pseudonymization_key()
                 report.append(KeyStatus(spec.name, spec.kind, spec.purpose, present, key_ident))
+            except ServiceUnavailableError:
+                raise
             except BastionError as exc:
                 report.append(
                     KeyStatus(spec.name, spec.kind, spec.purpose, present, problem=exc.message)

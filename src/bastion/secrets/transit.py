@@ -72,14 +72,19 @@ class TransitClient:
                 response = method(name=key, mount_point=self.mount, **kwargs)
         except hvac.exceptions.InvalidPath:
             raise SecretError(
-                f"Transit key {where} not found at {self.connection.addr}; "
-                f"create it with `bao write -f {self.mount}/keys/{key}`"
+                f"Transit key {where} not found at {self.connection.addr}; create it with "
+                f"`bao write -f {self.mount}/keys/{key}` (add type=ed25519 for signing)"
             ) from None
         except hvac.exceptions.InvalidRequest as exc:
             message = first_error(exc)
             if "authentication failed" in message:
                 raise IntegrityError(
                     f"Transit could not decrypt with {where}: wrong key or tampered ciphertext"
+                ) from None
+            if "not found" in message:
+                raise SecretError(
+                    f"Transit key {where} not found at {self.connection.addr}; create it with "
+                    f"`bao write -f {self.mount}/keys/{key}` (add type=ed25519 for signing)"
                 ) from None
             raise SecretError(f"Transit {what} with {where} refused: {message}") from None
         except hvac.exceptions.VaultError as exc:
