@@ -57,6 +57,9 @@ class AuditSettings(_Section):
     url: SecretStr | None = Field(default=None, description="SQLAlchemy URL; default SQLite")
     checkpoint_every: int = Field(default=256, ge=1)
     table_prefix: str = Field(default="bastion_audit", pattern=r"^[a-z_][a-z0-9_]{0,40}$")
+    busy_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="how long to wait for a locked SQLite file or a connection"
+    )
 
 
 class AccessSettings(_Section):

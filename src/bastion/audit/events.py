@@ -1,0 +1,241 @@
+"""The audit event: its fields, their validation, and the canonical bytes that get hashed.
+
+Details are stored as canonical JSON (sorted keys, no spaces, ASCII only) so that
+the stored text *is* what was hashed.  Callers pass digests, ids, counts and
+reason codes in details — never raw sensitive values (the log is for evidence,
+not for data).
+
+An event's hash is its RFC 6962 leaf hash: ``SHA-256(0x00 || fields || prev_hash)``
+where ``fields`` is the UTF-8 of the format tag and the text fields joined by
+the unit separator U+001F.  No accepted field can contain U+001F (text fields
+refuse control characters and ASCII JSON escapes them), and verification
+refuses any row whose encoding has the wrong number of separators, so the
+encoding is unambiguous.  The sequence number is not hashed: position is bound
+by ``prev_hash`` and by the Merkle tree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from hashlib import sha256
+from typing import Any
+
+from bastion.core.errors import ValidationError
+from bastion.core.timeutil import isoformat, parse_iso
+
+FORMAT_TAG = "bastion-audit-1"
+SEPARATOR = "\x1f"
+GENESIS_HASH = bytes(32)
+FIELD_COUNT = 8  # tag, id, time, principal, action, resource, outcome, details
+SEPARATOR_COUNT = FIELD_COUNT - 1
+
+MAX_LENGTHS = {"principal": 256, "action": 128, "resource": 1024, "outcome": 64}
+MAX_DETAILS_BYTES = 64 * 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    """One event to append (the caller's part; the log adds id, time and hashes)."""
+
+    principal: str
+    action: str
+    resource: str
+    outcome: str
+    details: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """A stored event with its position in the chain."""
+
+    seq: int
+    id: str
+    time: datetime
+    principal: str
+    action: str
+    resource: str
+    outcome: str
+    details_json: str = field(repr=False)
+    prev_hash: str
+    hash: str
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The details as a fresh dict (the stored canonical JSON is what was hashed)."""
+        value = json.loads(self.details_json)
+        assert isinstance(value, dict)
+        return value
+
+    def leaf_hash(self) -> bytes:
+        """Recompute this event's hash from its fields."""
+        return event_hash(
+            self.id,
+            isoformat(self.time),
+            self.principal,
+            self.action,
+            self.resource,
+            self.outcome,
+            self.details_json,
+            bytes.fromhex(self.prev_hash),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (the export format)."""
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "time": isoformat(self.time),
+            "principal": self.principal,
+            "action": self.action,
+            "resource": self.resource,
+            "outcome": self.outcome,
+            "details": self.details,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditEvent:
+        """Inverse of :meth:`to_dict`, validating shape (for proofs handed around as JSON)."""
+        try:
+            details = data["details"]
+            if not isinstance(details, Mapping):
+                raise ValidationError("details must be an object", field="details")
+            return cls(
+                seq=int(data["seq"]),
+                id=str(data["id"]),
+                time=parse_iso(str(data["time"])),
+                principal=str(data["principal"]),
+                action=str(data["action"]),
+                resource=str(data["resource"]),
+                outcome=str(data["outcome"]),
+                details_json=canonical_json(details),
+                prev_hash=_hex32(data["prev_hash"], "prev_hash"),
+                hash=_hex32(data["hash"], "hash"),
+            )
+        except KeyError as exc:
+            raise ValidationError("missing field", field=str(exc.args[0])) from None
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"malformed event: {exc}") from None
+
+
+def _hex32(value: object, name: str) -> str:
+    text = str(value)
+    if len(text) != 64 or not all(c in "0123456789abcdef" for c in text):
+        raise ValidationError("must be 64 lowercase hex characters", field=name)
+    return text
+
+
+def event_hash(
+    event_id: str,
+    time_text: str,
+    principal: str,
+    action: str,
+    resource: str,
+    outcome: str,
+    details_json: str,
+    prev_hash: bytes,
+) -> bytes:
+    """The chain hash (= RFC 6962 leaf hash) of one event."""
+    text = SEPARATOR.join(
+        (FORMAT_TAG, event_id, time_text, principal, action, resource, outcome, details_json)
+    )
+    return sha256(b"\x00" + text.encode() + prev_hash).digest()
+
+
+def _check_json(value: Any, path: str) -> None:
+    if value is None or isinstance(value, bool | str | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"{path} is not a finite number", field="details")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(f"{path} has a non-string key {key!r}", field="details")
+            _check_json(item, f"{path}.{key}")
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_json(item, f"{path}[{index}]")
+        return
+    raise ValidationError(
+        f"{path} is a {type(value).__name__}, which is not JSON; pass ids, digests or counts",
+        field="details",
+    )
+
+
+def canonical_json(details: Mapping[str, Any] | None) -> str:
+    """Validate ``details`` and return its canonical JSON text."""
+    if details is None:
+        return "{}"
+    if not isinstance(details, Mapping):
+        raise ValidationError("details must be a mapping", field="details")
+    _check_json(details, "details")
+    text = json.dumps(
+        details, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
+    if len(text) > MAX_DETAILS_BYTES:
+        raise ValidationError(f"details exceed {MAX_DETAILS_BYTES} bytes", field="details")
+    return text
+
+
+def check_text(name: str, value: object) -> str:
+    """Validate one of principal/action/resource/outcome."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError("must be a non-empty string", field=name)
+    if len(value) > MAX_LENGTHS[name]:
+        raise ValidationError(f"longer than {MAX_LENGTHS[name]} characters", field=name)
+    if _CONTROL.search(value):
+        raise ValidationError("contains control or bidirectional characters", field=name)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """An input validated and given its id and time, waiting for a chain position."""
+
+    id: str
+    time_text: str
+    principal: str
+    action: str
+    resource: str
+    outcome: str
+    details_json: str
+
+
+def prepare(item: EventInput, now: datetime) -> PreparedEvent:
+    """Validate an input and stamp it with a fresh UUID and the UTC time."""
+    return PreparedEvent(
+        id=str(uuid.uuid4()),
+        time_text=isoformat(now),
+        principal=check_text("principal", item.principal),
+        action=check_text("action", item.action),
+        resource=check_text("resource", item.resource),
+        outcome=check_text("outcome", item.outcome),
+        details_json=canonical_json(item.details),
+    )
+
+
+def event_from_row(row: Any) -> AuditEvent:
+    """Build an :class:`AuditEvent` from a stored row (columns named as in the schema)."""
+    return AuditEvent(
+        seq=int(row.seq),
+        id=row.event_id,
+        time=parse_iso(row.ts),
+        principal=row.principal,
+        action=row.action,
+        resource=row.resource,
+        outcome=row.outcome,
+        details_json=row.details,
+        prev_hash=bytes(row.prev_hash).hex(),
+        hash=bytes(row.hash).hex(),
+    )

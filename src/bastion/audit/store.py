@@ -1,0 +1,165 @@
+"""Tables, engines and the write lock for SQLite and PostgreSQL.
+
+Appends are serialised so that every writer reads the chain head inside the
+transaction that extends it: SQLite takes the write lock up front with
+``BEGIN IMMEDIATE``; PostgreSQL takes a transaction-scoped advisory lock keyed
+by the table prefix.  Database failures become one-line
+``ServiceUnavailableError`` messages with the password redacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from bastion.core.errors import ConfigError, ServiceUnavailableError
+from bastion.core.settings import redact_url
+
+_PREFIX = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+_IMMEDIATE = "bastion_audit_immediate"
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The two tables of one audit log."""
+
+    metadata: sa.MetaData
+    events: sa.Table
+    checkpoints: sa.Table
+
+
+def make_tables(prefix: str) -> Tables:
+    """Table definitions under ``prefix`` (validated: it becomes part of SQL identifiers)."""
+    if not _PREFIX.match(prefix):
+        raise ConfigError(
+            f"audit table prefix {prefix!r} must be 1-41 lowercase letters, digits or _"
+        )
+    seq_type = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    metadata = sa.MetaData()
+    events = sa.Table(
+        f"{prefix}_events",
+        metadata,
+        sa.Column("seq", seq_type, primary_key=True, autoincrement=False),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("ts", sa.String(32), nullable=False, index=True),
+        sa.Column("principal", sa.String(256), nullable=False, index=True),
+        sa.Column("action", sa.String(128), nullable=False, index=True),
+        sa.Column("resource", sa.String(1024), nullable=False),
+        sa.Column("outcome", sa.String(64), nullable=False),
+        sa.Column("details", sa.Text(), nullable=False),
+        sa.Column("prev_hash", sa.LargeBinary(32), nullable=False),
+        sa.Column("hash", sa.LargeBinary(32), nullable=False),
+    )
+    checkpoints = sa.Table(
+        f"{prefix}_checkpoints",
+        metadata,
+        sa.Column("tree_size", seq_type, primary_key=True, autoincrement=False),
+        sa.Column("root", sa.LargeBinary(32), nullable=False),
+        sa.Column("head_hash", sa.LargeBinary(32), nullable=False),
+        sa.Column("head_event_id", sa.String(36), nullable=False),
+        sa.Column("ts", sa.String(32), nullable=False),
+        sa.Column("key_id", sa.String(64), nullable=False),
+        sa.Column("signature", sa.String(128), nullable=False),
+        sa.Column("frontier", sa.LargeBinary(), nullable=False),
+    )
+    return Tables(metadata, events, checkpoints)
+
+
+def lock_key(prefix: str) -> int:
+    """A stable signed 64-bit advisory-lock key for one log."""
+    digest = hashlib.sha256(f"bastion.audit:{prefix}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def describe_db_error(url: str, exc: BaseException) -> str:
+    """The first line of a driver error, without secrets or SQL."""
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()
+    first = text[0] if text else type(original).__name__
+    return f"audit database {redact_url(url)} unavailable: {first}"
+
+
+def create_engine(url: str, *, busy_timeout_seconds: float) -> Engine:
+    """An engine for the audit store with the right dialect settings."""
+    try:
+        parsed = sa.make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"audit URL {redact_url(url)!r} is not a valid SQLAlchemy URL") from None
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            engine = sa.create_engine(
+                parsed,
+                connect_args={"timeout": busy_timeout_seconds, "isolation_level": None},
+            )
+            _configure_sqlite(engine, busy_timeout_seconds)
+            return engine
+        if backend == "postgresql":
+            if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            return sa.create_engine(
+                parsed,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": max(1, round(busy_timeout_seconds))},
+            )
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(
+            f"no driver for audit URL {redact_url(url)!r} ({exc}); install bastion[postgres]"
+        ) from None
+    raise ConfigError(f"audit URL {redact_url(url)!r}: only sqlite and postgresql are supported")
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
+    """WAL, a busy timeout, and explicit BEGIN (IMMEDIATE for writers)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def translate_errors(url: str) -> Iterator[None]:
+    """Turn driver failures into ``ServiceUnavailableError`` (one line, exit 2)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        raise ServiceUnavailableError(describe_db_error(url, exc)) from None
+    except SQLAlchemyError as exc:
+        raise ServiceUnavailableError(describe_db_error(url, exc)) from None
+
+
+@contextmanager
+def write_transaction(engine: Engine, prefix: str) -> Iterator[Connection]:
+    """A transaction holding the log's write lock for its whole duration."""
+    with engine.connect() as raw:
+        conn = raw.execution_options(**{_IMMEDIATE: True})
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_key(prefix))))
+            yield conn
+
+
+def ensure_schema(engine: Engine, tables: Tables, prefix: str) -> None:
+    """Create the tables if missing, under the write lock so concurrent first runs agree."""
+    with write_transaction(engine, prefix) as conn:
+        tables.metadata.create_all(conn, checkfirst=True)

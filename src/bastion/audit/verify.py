@@ -1,0 +1,306 @@
+"""Verification: one streaming pass that recomputes every hash and every checkpoint root.
+
+Rows are read in sequence order in batches (keyset pagination, no long-lived
+cursor).  For each event we check its position, recompute its hash, check its
+link to the previous event, and extend a Merkle frontier; whenever the tree
+reaches the size of a checkpoint (from the database or the witness file) we
+compare the root, chain head and signature.  The pass stops at the first
+failure and names the event.  Afterwards, any checkpoint larger than the log
+means the tail was truncated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.engine import Engine
+
+from bastion.audit.checkpoints import Checkpoint, read_witness
+from bastion.audit.events import FORMAT_TAG, GENESIS_HASH, SEPARATOR, SEPARATOR_COUNT
+from bastion.audit.merkle import NODE_PREFIX, Frontier
+from bastion.audit.store import Tables
+from bastion.core.errors import ValidationError
+
+BATCH_SIZE = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationReport:
+    """The outcome of :meth:`AuditLog.verify`."""
+
+    ok: bool
+    events_checked: int
+    checkpoints_checked: int
+    witness_entries_checked: int
+    signatures_verified: bool
+    first_bad_event_id: str | None = None
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+    def summary(self) -> str:
+        """One line for people."""
+        if self.ok:
+            signed = "signatures verified" if self.signatures_verified else "signatures NOT checked"
+            return (
+                f"audit log intact: {self.events_checked} events, "
+                f"{self.checkpoints_checked} checkpoints, "
+                f"{self.witness_entries_checked} witness entries ({signed})"
+            )
+        where = f"event {self.first_bad_event_id}" if self.first_bad_event_id else "audit log"
+        seq = f" (seq {self.first_bad_seq})" if self.first_bad_seq is not None else ""
+        return f"TAMPERED: {where}{seq}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    checkpoint: Checkpoint
+    source: str  # "database" or "witness line N"
+
+
+class _TamperFoundError(Exception):
+    def __init__(self, reason: str, event_id: str | None, seq: int | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.event_id = event_id
+        self.seq = seq
+
+
+def _event_rows(engine: Engine, tables: Tables) -> Iterator[Sequence[Any]]:
+    """Batches of raw event rows in sequence order (driver-level for speed)."""
+    name = tables.events.name
+    mark = "?" if engine.dialect.name == "sqlite" else "%s"
+    sql = (
+        f"SELECT seq, event_id, ts, principal, action, resource, outcome, details, "  # noqa: S608 - validated identifier
+        f"prev_hash, hash FROM {name} WHERE seq > {mark} ORDER BY seq LIMIT {BATCH_SIZE}"
+    )
+    last = -1
+    with engine.connect() as conn:
+        while True:
+            batch = conn.exec_driver_sql(sql, (last,)).fetchall()
+            conn.rollback()
+            if not batch:
+                return
+            yield batch
+            last = batch[-1][0]
+
+
+def _checkpoint_rows(engine: Engine, tables: Tables) -> list[Checkpoint]:
+    from bastion.audit.log import checkpoint_from_row
+
+    table = tables.checkpoints
+    with engine.connect() as conn:
+        rows = conn.execute(table.select().order_by(table.c.tree_size)).fetchall()
+    return [checkpoint_from_row(row) for row in rows]
+
+
+def verify_log(
+    engine: Engine,
+    tables: Tables,
+    public_key: Ed25519PublicKey | None,
+    witness_path: Path | None,
+) -> VerificationReport:
+    """Verify chain, checkpoints and witness; see the module docstring."""
+    # Witness first, then checkpoints, then events: each later read sees at least
+    # the events the earlier one commits to, so concurrent appends cause no false alarm.
+    anchors: dict[int, list[_Anchor]] = {}
+    witness_count = 0
+    try:
+        if witness_path is not None:
+            for entry in read_witness(witness_path):
+                anchors.setdefault(entry.checkpoint.tree_size, []).append(
+                    _Anchor(entry.checkpoint, f"witness line {entry.line}")
+                )
+                witness_count += 1
+    except ValidationError as exc:
+        return VerificationReport(
+            ok=False,
+            events_checked=0,
+            checkpoints_checked=0,
+            witness_entries_checked=0,
+            signatures_verified=public_key is not None,
+            reason=f"witness file is malformed: {exc}",
+        )
+    db_checkpoints = _checkpoint_rows(engine, tables)
+    for checkpoint in db_checkpoints:
+        anchors.setdefault(checkpoint.tree_size, []).append(_Anchor(checkpoint, "database"))
+
+    state = _Scan(anchors, public_key)
+    try:
+        for batch in _event_rows(engine, tables):
+            state.scan(batch)
+        state.finish()
+    except _TamperFoundError as failure:
+        return VerificationReport(
+            ok=False,
+            events_checked=state.count,
+            checkpoints_checked=state.checkpoints_checked,
+            witness_entries_checked=witness_count,
+            signatures_verified=public_key is not None,
+            first_bad_event_id=failure.event_id,
+            first_bad_seq=failure.seq,
+            reason=failure.reason,
+        )
+    return VerificationReport(
+        ok=True,
+        events_checked=state.count,
+        checkpoints_checked=state.checkpoints_checked,
+        witness_entries_checked=witness_count,
+        signatures_verified=public_key is not None,
+    )
+
+
+class _Scan:
+    """The running state of one verification pass."""
+
+    def __init__(self, anchors: dict[int, list[_Anchor]], public_key: Ed25519PublicKey | None):
+        self.anchors = anchors
+        self.sizes = sorted(anchors)
+        self.next_anchor_index = 0
+        self.public_key = public_key
+        self.count = 0
+        self.prev = GENESIS_HASH
+        self.prev2: bytes | None = None
+        self.prev_id: str | None = None
+        self.frontier = Frontier()
+        self.checkpoints_checked = 0
+        self.range_start: tuple[str, int] | None = None  # first event after the last good anchor
+
+    def scan(self, batch: Sequence[Any]) -> None:
+        # Locals for speed: this loop is the verification throughput.
+        sep = SEPARATOR
+        tag = FORMAT_TAG
+        want_seps = SEPARATOR_COUNT
+        node_prefix = NODE_PREFIX
+        nodes = self.frontier._nodes
+        expected = self.count
+        prev = self.prev
+        prev2 = self.prev2
+        prev_id = self.prev_id
+        sizes = self.sizes
+        next_size = sizes[self.next_anchor_index] if self.next_anchor_index < len(sizes) else -1
+        row: Any = None
+        try:
+            for row in batch:
+                seq, event_id, ts, principal, action, resource, outcome, details, ph, stored = row
+                if seq != expected:
+                    missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
+                    raise _TamperFoundError(
+                        f"sequence gap: event(s) at seq {missing} were deleted before this event",
+                        event_id,
+                        seq,
+                    )
+                text = sep.join((tag, event_id, ts, principal, action, resource, outcome, details))
+                if text.count(sep) != want_seps:
+                    raise _TamperFoundError("a field contains a separator character", event_id, seq)
+                computed = sha256(b"\x00" + text.encode() + ph).digest()
+                if computed != stored:
+                    raise _TamperFoundError(
+                        "contents changed: stored hash does not match the event's fields",
+                        event_id,
+                        seq,
+                    )
+                if ph != prev:
+                    if prev2 is not None and ph == prev2 and prev_id is not None:
+                        raise _TamperFoundError(
+                            "inserted: the next event's prev_hash skips over this event",
+                            prev_id,
+                            seq - 1,
+                        )
+                    raise _TamperFoundError(
+                        "chain broken: prev_hash does not link to the preceding event "
+                        "(reordered, inserted or deleted)",
+                        event_id,
+                        seq,
+                    )
+                if self.range_start is None:
+                    self.range_start = (event_id, seq)
+                prev2 = prev
+                prev = computed
+                prev_id = event_id
+                # Frontier append, inlined.
+                node = computed
+                size = expected + 1
+                while not size & 1:
+                    node = sha256(node_prefix + nodes.pop() + node).digest()
+                    size >>= 1
+                nodes.append(node)
+                expected += 1
+                if expected == next_size:
+                    self.frontier.size = expected
+                    self._check_anchors(expected, event_id, computed)
+                    next_size = (
+                        sizes[self.next_anchor_index] if self.next_anchor_index < len(sizes) else -1
+                    )
+        except (TypeError, ValueError, AttributeError) as exc:
+            seq_value = row[0] if row is not None else None
+            event_value = row[1] if row is not None and isinstance(row[1], str) else None
+            raise _TamperFoundError(
+                f"malformed row ({type(exc).__name__})", event_value, seq_value
+            ) from None
+        finally:
+            self.frontier.size = expected
+            self.count = expected
+            self.prev = prev
+            self.prev2 = prev2
+            self.prev_id = prev_id
+
+    def _check_anchors(self, size: int, head_id: str, head_hash: bytes) -> None:
+        root = self.frontier.root()
+        for anchor in self.anchors[size]:
+            checkpoint = anchor.checkpoint
+            if self.public_key is not None and not checkpoint.signature_valid(self.public_key):
+                raise _TamperFoundError(
+                    f"checkpoint at tree size {size} ({anchor.source}) has an invalid signature "
+                    "or was signed with another key",
+                    head_id,
+                    size - 1,
+                )
+            if checkpoint.root != root.hex() or checkpoint.head_hash != head_hash.hex():
+                start_id, start_seq = self.range_start or (head_id, size - 1)
+                raise _TamperFoundError(
+                    f"events from seq {start_seq} to {size - 1} do not match the signed "
+                    f"checkpoint at tree size {size} ({anchor.source}): rewritten with "
+                    "recomputed hashes",
+                    start_id,
+                    start_seq,
+                )
+            if checkpoint.head_event_id != head_id:
+                raise _TamperFoundError(
+                    f"checkpoint at tree size {size} ({anchor.source}) names another head event",
+                    head_id,
+                    size - 1,
+                )
+            self.checkpoints_checked += 1
+        self.range_start = None
+        self.next_anchor_index += 1
+
+    def finish(self) -> None:
+        """After the last row: a checkpoint beyond the end means the tail was removed."""
+        if self.next_anchor_index >= len(self.sizes):
+            return
+        size = self.sizes[self.next_anchor_index]
+        anchor = self.anchors[size][0]
+        checkpoint = anchor.checkpoint
+        if self.public_key is not None and not checkpoint.signature_valid(self.public_key):
+            raise _TamperFoundError(
+                f"checkpoint at tree size {size} ({anchor.source}) has an invalid signature "
+                "or was signed with another key",
+                checkpoint.head_event_id,
+                size - 1,
+            )
+        missing = f"{self.count}" if size - 1 == self.count else f"{self.count}..{size - 1}"
+        raise _TamperFoundError(
+            f"log truncated: the checkpoint at tree size {size} ({anchor.source}) covers "
+            f"{size} events but only {self.count} remain; events at seq {missing} are missing "
+            f"(the last of them is {checkpoint.head_event_id})",
+            checkpoint.head_event_id,
+            size - 1,
+        )
