@@ -1,0 +1,7 @@
+"""Privacy: detect PII/PHI in text (``bastion.privacy.detect``), transform it, evaluate detectors."""
+
+from __future__ import annotations
+
+from bastion.privacy.detect import Engine, EngineConfig, Span, default_engine
+
+__all__ = ["Engine", "EngineConfig", "Span", "default_engine"]

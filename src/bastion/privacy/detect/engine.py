@@ -1,0 +1,235 @@
+"""The engine: run recognizers, score, filter, and resolve overlaps into a clean cover."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from bastion.core.errors import ValidationError
+from bastion.privacy.detect.recognizer import Document, Recognizer
+from bastion.privacy.detect.span import Span
+
+#: Texts longer than this are analysed in whitespace-aligned chunks to bound memory.
+DEFAULT_CHUNK = 1_000_000
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How an engine filters and which extra recognizers it loads.
+
+    ``thresholds`` overrides ``default_threshold`` per entity type; ``allow_list`` values
+    are never reported (case-insensitive, whole value); ``deny_list`` terms are always
+    reported as the given entity type; ``custom_recognizers`` are YAML files;
+    ``backends`` are optional NER models from local paths, e.g. ``"spacy:/models/en"``
+    or ``"transformers:/models/ner"``.
+    """
+
+    default_threshold: float = 0.5
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    allow_list: Collection[str] = ()
+    deny_list: Mapping[str, Collection[str]] = field(default_factory=dict)
+    custom_recognizers: Sequence[Path | str] = ()
+    backends: Sequence[str] = ()
+    chunk_size: int = DEFAULT_CHUNK
+
+
+class Engine:
+    """A registry of recognizers plus the scoring and overlap policy applied to their output."""
+
+    def __init__(
+        self, recognizers: Iterable[Recognizer], config: EngineConfig | None = None
+    ) -> None:
+        self.config = config or EngineConfig()
+        self._recognizers: list[Recognizer] = list(recognizers)
+        self._extra_entities: set[str] = set()
+        for entity in self.config.deny_list:
+            self._extra_entities.add(entity)
+        self._allow = frozenset(v.strip().lower() for v in self.config.allow_list if v.strip())
+        self._deny = _compile_deny(self.config.deny_list)
+        for name, value in self.config.thresholds.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValidationError(f"threshold {value} outside [0, 1]", field=f"thresholds.{name}")
+
+    # -- registry ---------------------------------------------------------------------
+
+    def register(self, recognizer: Recognizer) -> None:
+        """Add a recognizer (custom, YAML-defined or an NER backend)."""
+        self._recognizers.append(recognizer)
+
+    @property
+    def recognizers(self) -> tuple[Recognizer, ...]:
+        return tuple(self._recognizers)
+
+    @property
+    def supported_entities(self) -> frozenset[str]:
+        """Every entity type some registered recognizer can report."""
+        found: set[str] = set(self._extra_entities)
+        for recognizer in self._recognizers:
+            found |= recognizer.entities
+        return frozenset(found)
+
+    def threshold(self, entity: str) -> float:
+        return self.config.thresholds.get(entity, self.config.default_threshold)
+
+    # -- analysis ---------------------------------------------------------------------
+
+    def analyze(self, text: str, entities: Collection[str] | None = None) -> list[Span]:
+        """Spans sorted by start, non-overlapping, covering every detected character once."""
+        wanted = self._wanted(entities)
+        if not text:
+            return []
+        size = max(1000, self.config.chunk_size)
+        if len(text) <= size:
+            return self._analyze_chunk(text, wanted)
+        spans: list[Span] = []
+        for offset, chunk in _chunks(text, size):
+            for s in self._analyze_chunk(chunk, wanted):
+                spans.append(
+                    Span(s.start + offset, s.end + offset, s.entity_type, s.score, s.recognizer,
+                         s.explanation)
+                )
+        return spans
+
+    def _wanted(self, entities: Collection[str] | None) -> frozenset[str]:
+        supported = self.supported_entities
+        if entities is None:
+            return supported
+        wanted = frozenset(entities)
+        unknown = sorted(wanted - supported)
+        if unknown:
+            raise ValidationError(
+                f"unknown entity type(s) {', '.join(unknown)}; known: {', '.join(sorted(supported))}",
+                field="entities",
+            )
+        return wanted
+
+    def _analyze_chunk(self, text: str, wanted: frozenset[str]) -> list[Span]:
+        doc = Document(text)
+        candidates: list[Span] = []
+        for recognizer in self._recognizers:
+            if recognizer.entities.isdisjoint(wanted):
+                continue
+            for span in recognizer.find(doc):
+                if span.entity_type in wanted and span.score >= self.threshold(span.entity_type):
+                    candidates.append(span)
+        if self._deny is not None:
+            candidates.extend(s for s in _deny_spans(text, self._deny) if s.entity_type in wanted)
+        if self._allow:
+            candidates = [
+                s for s in candidates
+                if text[s.start : s.end].strip().lower() not in self._allow
+                or s.recognizer == "deny_list"
+            ]
+        return resolve(candidates)
+
+
+def resolve(candidates: Iterable[Span]) -> list[Span]:
+    """Pick a non-overlapping cover: stronger (then longer) spans win whole.
+
+    A weaker span that overlaps a stronger one is not dropped: the characters the
+    winners leave uncovered stay detected as trimmed pieces, so no part of any detected
+    value escapes (the failure behind Presidio's half-anonymised values).
+    """
+    ordered = sorted(
+        candidates,
+        key=lambda s: (-(s.score + min(s.length, 40) / 400), -s.length, s.start, s.entity_type),
+    )
+    starts: list[int] = []
+    ends: list[int] = []
+    chosen: list[Span] = []
+    for span in ordered:
+        for start, end in _uncovered(starts, ends, span.start, span.end):
+            piece = span
+            if (start, end) != (span.start, span.end):
+                piece = Span(start, end, span.entity_type, span.score, span.recognizer,
+                             (span.explanation + "; trimmed by an overlapping stronger span").strip("; "))
+            index = bisect.bisect_left(starts, start)
+            starts.insert(index, start)
+            ends.insert(index, end)
+            chosen.insert(index, piece)
+    return chosen
+
+
+def _uncovered(starts: list[int], ends: list[int], start: int, end: int) -> list[tuple[int, int]]:
+    """Sub-ranges of ``[start, end)`` not covered by the sorted disjoint intervals."""
+    index = bisect.bisect_right(starts, start) - 1
+    if index < 0:
+        index = 0
+    pieces: list[tuple[int, int]] = []
+    cursor = start
+    while index < len(starts) and starts[index] < end:
+        if ends[index] > cursor:
+            if starts[index] > cursor:
+                pieces.append((cursor, starts[index]))
+            cursor = max(cursor, ends[index])
+        index += 1
+    if cursor < end:
+        pieces.append((cursor, end))
+    return pieces
+
+
+def _compile_deny(deny: Mapping[str, Collection[str]]) -> re.Pattern[str] | None:
+    alternatives = []
+    for index, (entity, terms) in enumerate(sorted(deny.items())):
+        words = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", entity):
+            raise ValidationError(f"entity name {entity!r} must be UPPER_SNAKE_CASE", field="deny_list")
+        if words:
+            body = "|".join(re.escape(w) for w in words)
+            alternatives.append(f"(?P<e{index}_{entity}>(?<!\\w)(?:{body})(?!\\w))")
+    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+
+
+def _deny_spans(text: str, regex: re.Pattern[str]) -> Iterable[Span]:
+    for match in regex.finditer(text):
+        group = match.lastgroup or ""
+        entity = group.split("_", 1)[1]
+        yield Span(match.start(), match.end(), entity, 1.0, "deny_list", "term on the deny list")
+
+
+def _chunks(text: str, size: int) -> Iterable[tuple[int, str]]:
+    """Whitespace-aligned pieces of at most ``size`` characters (hard cut if none)."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = text.rfind("\n", start + size // 2, end)
+            if cut < 0:
+                cut = max(text.rfind(" ", start + size // 2, end), text.rfind("\t", start + size // 2, end))
+            if cut > start:
+                end = cut + 1
+        yield start, text[start:end]
+        start = end
+
+
+def builtin_recognizers() -> list[Recognizer]:
+    """The offline default registry: regex/checksum families and the word-list family."""
+    from bastion.privacy.detect.recognizers.patterns import builtin_pattern_recognizers
+    from bastion.privacy.detect.recognizers.words import AddressRecognizer, WordRecognizer
+
+    return [*builtin_pattern_recognizers(), AddressRecognizer(), WordRecognizer()]
+
+
+def build_engine(config: EngineConfig | None = None) -> Engine:
+    """An engine with the built-in registry plus whatever ``config`` adds."""
+    from bastion.privacy.detect.backends import load_backend
+    from bastion.privacy.detect.custom import load_custom_recognizers
+
+    config = config or EngineConfig()
+    engine = Engine(builtin_recognizers(), config)
+    for path in config.custom_recognizers:
+        for recognizer in load_custom_recognizers(Path(path)):
+            engine.register(recognizer)
+    for spec in config.backends:
+        engine.register(load_backend(spec))
+    return engine
+
+
+@cache
+def default_engine() -> Engine:
+    """The shared offline engine (built once; word lists load on first use)."""
+    return build_engine(EngineConfig())

@@ -1,0 +1,1 @@
+"""Built-in recognizers: regex + checksum families and the dictionary/shape families."""

@@ -1,0 +1,510 @@
+"""Regex recognizers for structured identifiers, validated by checksums where one exists."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import phonenumbers
+
+from bastion.privacy.detect import lexicon
+from bastion.privacy.detect import validators as v
+from bastion.privacy.detect.recognizer import Document, Pattern, PatternRecognizer, Recognizer
+from bastion.privacy.detect.span import Span
+
+I = re.IGNORECASE
+
+
+def _p(regex: str, score: float, label: str = "", *, flags: int = 0, **kw: object) -> Pattern:
+    return Pattern(re.compile(regex, flags), score, label, **kw)  # type: ignore[arg-type]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+_DAY = r"(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?"
+_BIRTH = _words("dob birth born birthday bday")
+
+
+def _date_or_birth(doc: Document, start: int, end: int, entity: str) -> str:
+    return "DATE_OF_BIRTH" if doc.context_hit(_BIRTH, start, end, 32, 0) else entity
+
+
+def _plausible_numeric_date(value: str) -> bool | None:
+    parts = [int(p) for p in re.split(r"[/.\-]", value) if p.isdigit()]
+    if len(parts) != 3:
+        return None
+    first, second, year = parts
+    month_day_ok = (1 <= first <= 12 and 1 <= second <= 31) or (1 <= second <= 12 and 1 <= first <= 31)
+    return None if month_day_ok and (year < 100 or 1800 <= year <= 2100) else False
+
+
+def _plausible_iso_date(value: str) -> bool | None:
+    year, month, day = int(value[0:4]), int(value[5:7]), int(value[8:10])
+    return None if 1800 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31 else False
+
+
+def _age_validator(value: str) -> bool | None:
+    return None if 0 < int(v.digits(value) or 0) < 130 else False
+
+
+def date_recognizers() -> list[Recognizer]:
+    """Calendar dates, date-times and clock times; dates near birth words become DOB."""
+    month = _MONTH
+    return [
+        PatternRecognizer(
+            "iso_date",
+            "DATE_TIME",
+            [
+                _p(
+                    r"(?<![\d\w-])\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                    r"(?:Z|[+-]\d{2}:?\d{2})?)?(?![\d-])",
+                    0.85,
+                    "ISO date",
+                )
+            ],
+            validator=_plausible_iso_date,
+            validated_score=0.85,
+            retype=_date_or_birth,
+            also=frozenset({"DATE_OF_BIRTH"}),
+        ),
+        PatternRecognizer(
+            "numeric_date",
+            "DATE_TIME",
+            [_p(r"(?<![\d\w/.-])\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/-]|\.\d)", 0.7)],
+            validator=_plausible_numeric_date,
+            context=_words("date dob born birth on visit seen admitted discharged"),
+            context_boost=0.2,
+            retype=_date_or_birth,
+            also=frozenset({"DATE_OF_BIRTH"}),
+        ),
+        PatternRecognizer(
+            "written_date",
+            "DATE_TIME",
+            [
+                _p(
+                    rf"\b(?:{_DAY},?\s+)?{month}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b",
+                    0.8,
+                    "month day year",
+                ),
+                _p(
+                    rf"\b(?:{_DAY},?\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{month}\.?,?(?:\s+\d{{4}})?\b",
+                    0.8,
+                    "day month year",
+                ),
+                _p(rf"\b{month}\.?,?\s+(?:19|20)\d{{2}}\b", 0.75, "month year"),
+            ],
+            retype=_date_or_birth,
+            also=frozenset({"DATE_OF_BIRTH"}),
+        ),
+        PatternRecognizer(
+            "weekday",
+            "DATE_TIME",
+            [_p(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?\b", 0.6)],
+            needs_digit=False,
+        ),
+        PatternRecognizer(
+            "clock_time",
+            "DATE_TIME",
+            [
+                _p(r"(?<![\d:.])\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\d:])", 0.6, "h:mm"),
+                _p(r"\b\d{1,2}\s?(?:[AaPp]\.[Mm]\.|[AaPp][Mm])(?!\w)", 0.6, "h am/pm"),
+            ],
+            context=_words("at time am pm noon until from by around approx"),
+            context_boost=0.15,
+        ),
+        PatternRecognizer(
+            "year",
+            "DATE_TIME",
+            [_p(r"(?<![\w$#.-])(?:19|20)\d{2}(?![\w%-]|\.\d)", 0.3, needs_context=True)],
+            context=_words("in since year during until born circa class graduated married died"),
+            context_boost=0.3,
+        ),
+    ]
+
+
+def identity_recognizers() -> list[Recognizer]:
+    """Government and financial identifiers: SSN, ITIN, passports, licences, cards, IBAN."""
+    sep_nine = r"(?<![\d-])\d{3}([- ])\d{2}\1\d{4}(?![\d-])"
+    plain_nine = r"(?<![\w-])\d{9}(?![\w-])"
+    ssn_words = _words("ssn ss social security ssa ss#")
+    return [
+        PatternRecognizer(
+            "us_ssn",
+            "US_SSN",
+            [_p(sep_nine, 0.5, "ddd-dd-dddd"), _p(plain_nine, 0.3, "9 digits", needs_context=True)],
+            validator=v.us_ssn,
+            validated_score=0.8,
+            context=ssn_words,
+            context_boost=0.2,
+        ),
+        PatternRecognizer(
+            "us_itin",
+            "US_ITIN",
+            [_p(sep_nine, 0.5, "9dd-dd-dddd"), _p(plain_nine, 0.3, "9 digits", needs_context=True)],
+            validator=v.us_itin,
+            validated_score=0.8,
+            context=_words("itin taxpayer tax tin irs"),
+            context_boost=0.2,
+        ),
+        PatternRecognizer(
+            "us_passport",
+            "US_PASSPORT",
+            [_p(r"(?<![\w-])[A-Z]?\d{8,9}(?![\w-])", 0.3)],
+            needs_context=True,
+            context=_words("passport passports travel"),
+            context_boost=0.5,
+        ),
+        PatternRecognizer(
+            "license_number",
+            "US_DRIVER_LICENSE",
+            [
+                _p(
+                    r"(?<![\w-])(?:[A-Z]{1,2}\d{4,14}|[A-Z]\d{3}-\d{3,4}-\d{3,5}|\d{7,12}|"
+                    r"[A-Z]{1,3}-\d{4,10}|\d{2,3}[A-Z]{2,3}\d{3,6})(?![\w-])",
+                    0.3,
+                )
+            ],
+            validator=v.not_repetitive,
+            needs_context=True,
+            context=_words(
+                "driver driver's drivers driving dl dln license licence lic licensed permit "
+                "licenses npi dea certificate certification registration"
+            ),
+            context_boost=0.5,
+            retype=_license_kind,
+            also=frozenset({"LICENSE_NUMBER"}),
+        ),
+        PatternRecognizer(
+            "credit_card",
+            "CREDIT_CARD",
+            [_p(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])", 0.3)],
+            validator=v.luhn,
+            validated_score=0.9,
+            context=_words("card credit debit visa mastercard amex discover cc payment cvv exp"),
+            context_boost=0.1,
+        ),
+        PatternRecognizer(
+            "iban",
+            "IBAN_CODE",
+            [
+                _p(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b", 0.3, "compact"),
+                _p(r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?\b", 0.3, "grouped"),
+            ],
+            validator=v.iban,
+            validated_score=0.95,
+            context=_words("iban bank account transfer wire"),
+            context_boost=0.05,
+        ),
+    ]
+
+
+_PROFESSIONAL = _words(
+    "medical nursing professional npi dea board physician pharmacy pharmacist practice "
+    "certificate certification registration rn md"
+)
+_DRIVING = _words("driver driver's drivers driving dl dln")
+
+
+def _license_kind(doc: Document, start: int, end: int, entity: str) -> str:
+    if doc.context_hit(_DRIVING, start, end, 40, 0):
+        return "US_DRIVER_LICENSE"
+    if doc.context_hit(_PROFESSIONAL, start, end, 40, 0):
+        return "LICENSE_NUMBER"
+    return entity
+
+
+def _labelled(keys: str, value: str = r"[A-Z0-9][A-Z0-9-]{4,24}") -> str:
+    """``KEY [number|no|id|#] [:#] VALUE`` with the value in group ``v``."""
+    return (
+        rf"\b(?:{keys})\.?\s*(?:number|num|no\.?|id|#|code)?\s*[:#=]?\s*(?:is\s+)?"
+        rf"(?P<v>{value})(?![\w-])"
+    )
+
+
+def record_recognizers() -> list[Recognizer]:
+    """Healthcare and account identifiers that only make sense next to a label."""
+    mrn_words = _words("mrn medical record chart patient hospital mr#")
+    return [
+        PatternRecognizer(
+            "medical_record_number",
+            "MEDICAL_RECORD_NUMBER",
+            [
+                _p(_labelled(r"MRN|medical\s+record|med\s+rec|chart|record|MR"), 0.85, group="v", flags=I),
+                _p(r"(?<![\w-])[A-Z]{0,3}-?\d{6,10}(?![\w-])", 0.3, needs_context=True),
+            ],
+            validator=v.has_digit,
+            context=mrn_words,
+            context_boost=0.4,
+        ),
+        PatternRecognizer(
+            "health_plan_id",
+            "HEALTH_PLAN_ID",
+            [
+                _p(
+                    _labelled(
+                        r"member|subscriber|policy|insurance|health\s+plan|plan|beneficiary|"
+                        r"medicare|medicaid|insured|group"
+                    ),
+                    0.8,
+                    group="v",
+                    flags=I,
+                ),
+                _p(r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]"
+                   r"\d[AC-HJKMNP-RT-Y]{2}\d{2}\b", 0.6, "Medicare MBI"),
+            ],
+            validator=v.has_digit,
+            context=_words("insurance member plan medicare medicaid policy subscriber"),
+            context_boost=0.2,
+        ),
+        PatternRecognizer(
+            "account_number",
+            "ACCOUNT_NUMBER",
+            [
+                _p(_labelled(r"account|acct|a/c|acc|routing|aba|bban|customer|billing",
+                             r"[A-Z0-9][\d-]{5,20}\d"), 0.8, group="v", flags=I),
+                _p(r"(?<![\w-])\d{8,17}(?![\w-])", 0.3, needs_context=True),
+            ],
+            validator=v.not_repetitive,
+            context=_words("account acct bank routing checking savings"),
+            context_boost=0.4,
+        ),
+        PatternRecognizer(
+            "device_id",
+            "DEVICE_ID",
+            [
+                _p(_labelled(r"serial|s/n|sn|device|imei|udi|pacemaker|implant|mac\s+serial|asset"),
+                   0.8, group="v", flags=I),
+                _p(r"(?<![\w-])\d{15}(?![\w-])", 0.3, "IMEI", needs_context=True),
+            ],
+            validator=v.has_digit,
+            context=_words("imei device serial phone handset"),
+            context_boost=0.4,
+        ),
+        PatternRecognizer(
+            "vehicle_id",
+            "VEHICLE_ID",
+            [
+                _p(r"\b[A-HJ-NPR-Z0-9]{17}\b", 0.6, "VIN"),
+                _p(_labelled(r"license\s+plate|licence\s+plate|plate|tag|vin|vehicle",
+                             r"[A-Z0-9]{1,4}[ -]?[A-Z0-9]{2,5}"), 0.8, group="v", flags=I),
+            ],
+            validator=v.has_digit,
+            context=_words("vin vehicle car plate truck"),
+            context_boost=0.3,
+        ),
+        PatternRecognizer(
+            "biometric_id",
+            "BIOMETRIC_ID",
+            [
+                _p(_labelled(r"(?:fingerprint|retina|retinal|iris|voiceprint|voice\s+print|facial|face|"
+                             r"biometric|palm)(?:\s+(?:scan|template|print|hash|record))?",
+                             r"[A-Za-z0-9][A-Za-z0-9-]{5,63}"), 0.85, group="v", flags=I),
+            ],
+            validator=v.has_digit,
+        ),
+        PatternRecognizer(
+            "photo",
+            "PHOTO",
+            [_p(r"\b[\w-]+\.(?:jpe?g|png|gif|bmp|tiff?|heic|dcm|webp)\b", 0.35, flags=I)],
+            needs_context=True,
+            needs_digit=False,
+            context=_words("photo photos photograph picture image headshot portrait face selfie"),
+            context_boost=0.45,
+        ),
+    ]
+
+
+def network_recognizers() -> list[Recognizer]:
+    """E-mail, URLs, domains, IP and MAC addresses."""
+    tlds = "|".join(sorted(lexicon.tlds(), key=len, reverse=True))
+    return [
+        PatternRecognizer(
+            "email",
+            "EMAIL_ADDRESS",
+            [
+                _p(
+                    r"(?<![\w.+%-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,63})@"
+                    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])",
+                    0.95,
+                )
+            ],
+            needs_digit=False,
+            trigger="@",
+        ),
+        PatternRecognizer(
+            "url",
+            "URL",
+            [
+                _p(r"\b(?:https?|ftp|sftp)://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]", 0.9, "scheme URL",
+                   flags=I),
+                _p(r"\bwww\.[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]", 0.85, "www URL", flags=I),
+            ],
+            needs_digit=False,
+        ),
+        PatternRecognizer(
+            "domain_name",
+            "DOMAIN_NAME",
+            [
+                _p(
+                    rf"(?<![\w@.:/-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{tlds})"
+                    r"(?![\w-]|\.[a-z0-9])",
+                    0.65,
+                    flags=I,
+                )
+            ],
+            needs_digit=False,
+            trigger=".",
+            context=_words("domain site website host hostname dns visit"),
+            context_boost=0.2,
+        ),
+        PatternRecognizer(
+            "ipv4",
+            "IP_ADDRESS",
+            [_p(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", 0.6)],
+            validator=v.ip_address,
+            validated_score=0.9,
+            trigger=".",
+        ),
+        PatternRecognizer(
+            "ipv6",
+            "IP_ADDRESS",
+            [_p(r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?::|[0-9A-Fa-f]{1,4})(?![\w:])", 0.6)],
+            validator=v.ip_address,
+            validated_score=0.9,
+            needs_digit=False,
+            trigger=":",
+        ),
+        PatternRecognizer(
+            "mac_address",
+            "MAC_ADDRESS",
+            [
+                _p(r"(?<![\w:-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-])", 0.9),
+                _p(r"(?<![\w.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![\w.])", 0.8),
+            ],
+            validator=v.has_digit,
+        ),
+    ]
+
+
+def misc_recognizers() -> list[Recognizer]:
+    """Ages (flagged over 89 for Safe Harbor) and ZIP codes."""
+    states = "|".join(re.escape(s) for s in lexicon.US_STATES)
+    abbr = "|".join(sorted(lexicon.US_STATE_ABBR))
+    return [
+        AgeRecognizer(),
+        PatternRecognizer(
+            "zip_code",
+            "ZIP_CODE",
+            [
+                _p(rf"\b(?:{abbr}|{states}),?\s+(?P<v>\d{{5}}(?:-\d{{4}})?)(?![\w-])", 0.75,
+                   "after US state", group="v"),
+                _p(r"(?<![\w$#.,-])\d{5}(?:-\d{4})?(?![\w%-]|[.,]\d)", 0.3, needs_context=True),
+            ],
+            context=_words("zip zipcode postal postcode code"),
+            context_boost=0.45,
+        ),
+    ]
+
+
+class AgeRecognizer:
+    """"45-year-old", "aged 45", "age: 45", "45 y/o"; values over 89 are flagged."""
+
+    name = "age"
+    entities = frozenset({"AGE"})
+    _patterns = (
+        re.compile(r"\b(\d{1,3})[- ](?:years?|yrs?)[- ]old\b", I),
+        re.compile(r"\b(\d{1,3})\s?(?:y/o|yo|y\.o\.|yrs?\.? of age|years of age)(?!\w)", I),
+        re.compile(r"\b(?:age[ds]?|aged)\s*[:=]?\s*(?:of\s+)?(\d{1,3})\b(?![.:/-]\d)", I),
+        re.compile(r"\b(\d{1,3})\s?(?:years?|yrs?)(?=\s*(?:,|$|\band\b))", I),
+    )
+
+    def find(self, doc: Document) -> Iterator[Span]:
+        if not doc.has_digit:
+            return
+        for index, regex in enumerate(self._patterns):
+            for match in regex.finditer(doc.text):
+                age = int(match.group(1))
+                if not 0 < age < 125:
+                    continue
+                score = 0.85 if index < 3 else 0.4
+                why = f"age phrase '{regex.pattern[:24]}…'"
+                if age > 89:
+                    why += "; over 89: a HIPAA Safe Harbor identifier"
+                yield Span(match.start(1), match.end(1), "AGE", score, self.name, why)
+
+
+_PHONE = re.compile(
+    r"(?<![\w+.\-/])(?:(?:\+|00|011|001)[\s.-]?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-]?)"
+    r"\d{2,4}[\s.-]?\d{2,5}(?:[\s.-]?\d{2,4})?(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-]|\.\d)",
+    I,
+)
+_NANP = re.compile(r"^(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d+)?$", I)
+_PHONE_WORDS = _words(
+    "phone tel telephone call called calling cell mobile contact fax reach number ph text "
+    "whatsapp pager beeper landline hotline dial tel."
+)
+_FAX = _words("fax facsimile")
+
+
+class PhoneRecognizer:
+    """Phone-shaped runs checked with Google's libphonenumber metadata (phonenumbers)."""
+
+    name = "phone_number"
+    entities = frozenset({"PHONE_NUMBER", "FAX_NUMBER"})
+
+    def __init__(self, region: str = "US") -> None:
+        self.region = region
+
+    def find(self, doc: Document) -> Iterator[Span]:
+        if not doc.has_digit:
+            return
+        for match in _PHONE.finditer(doc.text):
+            start, end = match.span()
+            value = match.group()
+            number = v.digits(value.split("x")[0].split("X")[0].lower().split("ext")[0])
+            if not 7 <= len(number) <= 15 or len(set(number)) == 1:
+                continue
+            score, why = self._score(value)
+            if score <= 0.0:
+                continue
+            word = doc.context_hit(_PHONE_WORDS, start, end, 40, 16)
+            if word is not None:
+                score = min(1.0, score + 0.3)
+                why += f"; context word '{word}'"
+            entity = "FAX_NUMBER" if doc.context_hit(_FAX, start, end, 24, 0) else "PHONE_NUMBER"
+            yield Span(start, end, entity, round(score, 3), self.name, why)
+
+    def _score(self, value: str) -> tuple[float, str]:
+        text = value.strip()
+        if text.startswith("001"):
+            text = "+1" + text[3:]
+        elif text.startswith("00"):
+            text = "+" + text[2:]
+        try:
+            parsed = phonenumbers.parse(text, None if text.startswith("+") else self.region)
+        except phonenumbers.NumberParseException:
+            return 0.0, ""
+        shaped = bool(_NANP.match(value.strip())) or text.startswith("+")
+        if phonenumbers.is_valid_number(parsed):
+            return (0.85 if shaped else 0.45), "valid number (phonenumbers)"
+        if phonenumbers.is_possible_number(parsed) and shaped:
+            return 0.6, "phone-shaped, possible length (phonenumbers)"
+        return 0.0, ""
+
+
+def builtin_pattern_recognizers() -> list[Recognizer]:
+    """Every regex-family recognizer, in a stable order."""
+    return [
+        *date_recognizers(),
+        *identity_recognizers(),
+        *record_recognizers(),
+        *network_recognizers(),
+        *misc_recognizers(),
+        PhoneRecognizer(),
+    ]

@@ -1,0 +1,372 @@
+"""Dictionary and token-shape recognizers: people, places, organisations, groups, titles.
+
+No model is loaded: capitalised tokens are looked up in bundled word lists (derived
+from Faker's locale providers), and their shape and neighbours decide. Everything runs
+over the capitalised tokens only, so the cost grows with the number of names, not with
+the length of the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from bastion.privacy.detect import lexicon
+from bastion.privacy.detect.recognizer import Document
+from bastion.privacy.detect.span import Span
+
+_CAP_TOKEN = re.compile(r"(?<![\w@/\\])[A-ZÀ-ÖØ-ÞĀ-Žƀ-ɏ][^\W\d_]*(?:['’\-][^\W\d_]+)*")
+_LOWER_WORD = re.compile(r"(?<![\w@./-])[a-z][a-z'’\-]*")
+_SENTENCE_END = frozenset(".!?\n•*#>|\"“")
+_PERSON_CONTEXT = frozenset(
+    """dear hi hello hey thanks thank dr mr mrs ms by name named patient pt contact contacted
+    client customer spoke called call signed sincerely regards cc attn attention per
+    with wife husband son daughter mother father brother sister friend colleague manager
+    nurse physician provider referred seen saw met visited meet emailed agent rep user
+    member employee guardian caregiver spouse partner witness author reviewer assigned
+    owner applicant tenant candidate mom dad uncle aunt cousin grandson granddaughter""".split()
+)
+_PLACE_CONTEXT = frozenset(
+    """in from to near at visiting visited lives live living lived moved relocated city town
+    village located based born travel traveled travelled trip resides reside resident county
+    province state country region headquartered hometown outside across""".split()
+)
+_ORG_CONTEXT = frozenset(
+    """at company employer works worked working employed firm corporation joined insurer
+    vendor bank client organization organisation""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One capitalised word with its offsets."""
+
+    start: int
+    end: int
+    text: str
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower()
+
+
+class _Scan:
+    """Per-document view: capitalised tokens, runs of adjacent ones, and cheap facts."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        text = doc.text
+        self.tokens = [
+            Token(m.start(), m.end(), m.group())
+            for m in _CAP_TOKEN.finditer(text)
+            if m.group()[0].isupper()
+        ]
+
+    @cached_property
+    def lowercase_vocab(self) -> frozenset[str]:
+        """Words the document itself writes in lower case: evidence they are common words."""
+        return frozenset(_LOWER_WORD.findall(self.doc.text))
+
+    def joined(self, a: Token, b: Token) -> bool:
+        """True when ``b`` directly follows ``a`` inside one name ("John Smith", "J. Smith")."""
+        gap = self.doc.text[a.end : b.start]
+        if gap == " ":
+            return True
+        if gap in {". ", ".  "} and (len(a.text) == 1 or a.lower in lexicon.HONORIFICS):
+            return True
+        return False
+
+    def runs(self) -> Iterator[list[Token]]:
+        """Maximal sequences of adjacent capitalised tokens."""
+        run: list[Token] = []
+        for token in self.tokens:
+            if run and not self.joined(run[-1], token):
+                yield run
+                run = []
+            run.append(token)
+        if run:
+            yield run
+
+    def sentence_start(self, token: Token) -> bool:
+        """True at the start of the text, a line, or after . ! ? (capitalisation says little there)."""
+        text = self.doc.text
+        i = token.start - 1
+        while i >= 0 and text[i] in " \t\r(\"'“‘[":
+            if text[i] in "\"'“‘(" and i == token.start - 1:
+                pass
+            i -= 1
+        return i < 0 or text[i] in _SENTENCE_END
+
+    def word_before(self, token: Token) -> str:
+        words = self.doc.words_before(token.start, 24)
+        return words[-1] if words else ""
+
+    def ends_with_period(self, token: Token) -> bool:
+        return self.doc.text[token.end : token.end + 1] == "."
+
+
+def _name_kind(word: str) -> tuple[bool, bool]:
+    """(is given name, is family name); hyphenated parts must all be known."""
+    parts = [p for p in re.split(r"[-'’]", word) if p] if ("-" in word or "’" in word) else [word]
+    firsts, lasts = lexicon.first_names(), lexicon.last_names()
+    if len(parts) == 1:
+        return word in firsts, word in lasts
+    known = all(p in firsts or p in lasts for p in parts)
+    return False, known
+
+
+class WordRecognizer:
+    """PERSON, LOCATION, ORGANIZATION, NRP and TITLE (honorifics) from one token pass."""
+
+    name = "lexicon"
+    entities = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "TITLE"})
+
+    def find(self, doc: Document) -> Iterator[Span]:
+        scan = _Scan(doc)
+        if not scan.tokens:
+            return
+        for run in scan.runs():
+            yield from self._run(scan, run)
+
+    # -- one run of adjacent capitalised tokens ---------------------------------------
+
+    def _run(self, scan: _Scan, run: list[Token]) -> Iterator[Span]:
+        common = lexicon.common_words()
+        places = lexicon.places()
+        org_suffixes = lexicon.company_suffixes()
+        i = 0
+        while i < len(run):
+            token = run[i]
+            low = token.lower
+            # Honorific: TITLE span, then everything capitalised after it is a name.
+            if low in lexicon.HONORIFICS and i + 1 < len(run):
+                title_end = token.end + (1 if scan.ends_with_period(token) else 0)
+                rest = run[i + 1 : i + 4]
+                rest = self._trim_tail(rest, org_suffixes)
+                if rest:
+                    yield Span(token.start, title_end, "TITLE", 0.6, self.name, f"honorific '{token.text}'")
+                    yield Span(
+                        rest[0].start,
+                        rest[-1].end,
+                        "PERSON",
+                        0.92,
+                        self.name,
+                        f"capitalised words after honorific '{token.text}'",
+                    )
+                    i += 1 + len(rest)
+                    continue
+            # Organisation: capitalised words closed by a legal-form/institution word.
+            org_end = self._org_end(run, i, org_suffixes)
+            if org_end is not None:
+                last = run[org_end]
+                end = last.end + (1 if scan.ends_with_period(last) and len(last.text) <= 4 else 0)
+                yield Span(token.start, end, "ORGANIZATION", 0.75, self.name,
+                           f"capitalised words ending in '{last.text}'")
+                i = org_end + 1
+                continue
+            # Place: longest known place phrase starting here.
+            place = self._place(scan, run, i, places, common)
+            if place is not None:
+                span, used = place
+                yield span
+                i += used
+                continue
+            if low in lexicon.NRP_WORDS:
+                yield Span(token.start, token.end, "NRP", 0.7, self.name, "nationality/religion/politics word")
+                i += 1
+                continue
+            # Person: a stretch of name-like tokens.
+            person = self._person(scan, run, i, common)
+            if person is not None:
+                span, used = person
+                yield span
+                i += used
+                continue
+            i += 1
+
+    def _trim_tail(self, tokens: list[Token], org_suffixes: frozenset[str]) -> list[Token]:
+        common = lexicon.common_words()
+        out: list[Token] = []
+        for token in tokens:
+            if token.lower in common and not any(_name_kind(token.lower)) or token.lower in org_suffixes:
+                break
+            out.append(token)
+        return out
+
+    def _org_end(self, run: list[Token], i: int, suffixes: frozenset[str]) -> int | None:
+        if run[i].lower in lexicon.FUNCTION_WORDS or run[i].lower in suffixes:
+            return None
+        for j in range(i + 1, min(len(run), i + 5)):
+            if run[j].lower in suffixes:
+                return j
+        return None
+
+    def _place(
+        self, scan: _Scan, run: list[Token], i: int, places: dict[str, str], common: frozenset[str]
+    ) -> tuple[Span, int] | None:
+        doc = scan.doc
+        for length in range(min(lexicon.place_max_words(), len(run) - i), 0, -1):
+            words = run[i : i + length]
+            phrase = " ".join(t.lower for t in words)
+            kind = places.get(phrase)
+            shape = ""
+            if kind is None and length == 2 and words[0].lower in lexicon.city_prefixes():
+                kind, shape = "city", "town prefix"
+            if kind is None and length == 1:
+                kind, shape = self._town_shape(words[0]), "town-name ending"
+                if kind is None:
+                    continue
+            if kind is None:
+                continue
+            start, end = words[0].start, words[-1].end
+            score = 0.85 if kind in {"state", "country"} else 0.7
+            why = f"{kind} {shape or 'from place list'}"
+            if length == 1:
+                low = words[0].lower
+                given, family = _name_kind(low)
+                if low in common or low in scan.lowercase_vocab:
+                    score -= 0.45
+                if given or family:
+                    score -= 0.3 if kind == "city" else 0.15
+                if scan.sentence_start(words[0]) and kind == "city":
+                    score -= 0.1
+            hit = doc.context_hit(_PLACE_CONTEXT, start, end, 16, 0)
+            if hit is not None:
+                score += 0.2
+                why += f"; context word '{hit}'"
+            tail = doc.text[end : end + 24]
+            if re.match(r",\s*(?:[A-Z]{2}\b|[A-Z][a-z]+)", tail):
+                score += 0.1
+            if score >= 0.3:
+                return Span(start, end, "LOCATION", round(min(score, 0.95), 3), self.name, why), length
+        return None
+
+    @staticmethod
+    def _town_shape(token: Token) -> str | None:
+        low = token.lower
+        if low in lexicon.common_words() or not low.isalpha():
+            return None
+        for suffix in lexicon.city_suffixes():
+            if low.endswith(suffix) and len(low) >= len(suffix) + 3:
+                stem = low[: -len(suffix)]
+                if stem in lexicon.first_names() or stem in lexicon.last_names():
+                    return "city"
+        return None
+
+    def _person(
+        self, scan: _Scan, run: list[Token], i: int, common: frozenset[str]
+    ) -> tuple[Span, int] | None:
+        doc = scan.doc
+        taken: list[Token] = []
+        known = 0
+        ambiguous = 0
+        for token in run[i : i + 4]:
+            low = token.lower
+            given, family = _name_kind(low)
+            is_initial = len(token.text) == 1 and scan.ends_with_period(token)
+            is_common = low in common or low in scan.lowercase_vocab
+            if token.text.isupper() and len(token.text) > 1 and not (given or family):
+                break
+            if is_common and not (given or family):
+                break
+            if low in lexicon.NRP_WORDS or low in lexicon.places() and not (given or family):
+                break
+            if taken and not (given or family or is_initial) and token.text.isupper():
+                break
+            taken.append(token)
+            if given or family:
+                known += 1
+                if is_common:
+                    ambiguous += 1
+        if not taken or known == 0:
+            return None
+        first = taken[0]
+        if len(taken) >= 2:
+            score = 0.85 if known >= 2 else 0.7
+            if ambiguous == known:
+                score -= 0.25
+            if all(t.text.isupper() for t in taken):
+                score -= 0.2
+            why = f"{len(taken)} adjacent capitalised words, {known} in name lists"
+        else:
+            low = first.lower
+            given, family = _name_kind(low)
+            score = 0.55 if given else 0.45
+            why = "given name" if given else "family name"
+            if ambiguous:
+                score -= 0.3
+            if scan.sentence_start(first):
+                score -= 0.1
+            if first.text.isupper():
+                score -= 0.2
+        hit = doc.context_hit(_PERSON_CONTEXT, first.start, taken[-1].end, 24, 0)
+        if hit is not None:
+            score += 0.25
+            why += f"; context word '{hit}'"
+        if score < 0.2:
+            return None
+        span = Span(first.start, taken[-1].end, "PERSON", round(min(score, 0.95), 3), self.name, why)
+        return span, len(taken)
+
+
+_STREET_NUMBER_FIRST = (
+    r"\b\d{1,6}[A-Z]?(?:-\d{1,4})?\s+(?:(?:[NSEW]\.?|North|South|East|West|Old)\s+)?"
+    r"(?:[A-Z0-9][\w'’.\-]*\s+){0,3}(?:SUFFIX)\b\.?"
+)
+_SECONDARY = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl|Bldg|#)\.?\s*#?\s*[\w-]{1,6})?"
+_CITY_STATE_ZIP = (
+    r"(?:,?[ \t]*\n?[ \t]*(?:[A-Z][\w'’.\-]*[ \t]){0,3}[A-Z][\w'’.\-]*,[ \t]*(?:[A-Z]{2}|STATES)"
+    r"[ \t]+\d{5}(?:-\d{4})?(?!\d))?"
+)
+
+
+class AddressRecognizer:
+    """Street addresses (number + street + kind, optional unit and "City, ST 12345")."""
+
+    name = "street_address"
+    entities = frozenset({"STREET_ADDRESS"})
+
+    @cached_property
+    def _patterns(self) -> list[tuple[re.Pattern[str], float]]:
+        suffixes = sorted(
+            {s for s in lexicon.street_suffixes() if s.isalpha()}, key=len, reverse=True
+        )
+        suffix = "(?i:" + "|".join(re.escape(s) for s in suffixes) + ")"
+        states = "|".join(re.escape(s) for s in lexicon.US_STATES)
+        tail = _CITY_STATE_ZIP.replace("STATES", states)
+        european = (
+            r"\b[A-ZÄÖÜ][\wäöüß\-]*(?:straße|strasse|str\.|gasse|weg|platz|allee|ring|damm|"
+            r"straat|laan|gracht|plein|vej|gatan|gata|vägen|veien)\s+\d{1,4}[a-z]?\b"
+            r"(?:,?\s+\d{4,5}\s+[A-ZÄÖÜ][\wäöüß\-]+)?"
+        )
+        romance = (
+            r"\b(?:\d{1,4}(?:\s?(?:bis|ter))?,?\s+)?(?:rue|avenue|boulevard|chemin|impasse|allée|"
+            r"quai|Calle|Avenida|Plaza|Paseo|Camino|Carrera|Via|Viale|Piazza|Corso|Rua|Travessa|"
+            r"Largo|Rue|Avenue|Boulevard|Chemin|Impasse|Allée|Quai)\s+(?:(?:de|del|della|di|da|do|"
+            r"dos|das|du|des|la|le|les|l'|d')\s*)*[A-ZÀ-Þ][\w'’\-]*(?:\s+[A-ZÀ-Þ][\w'’\-]*){0,3}"
+            r"(?:,?\s*(?:n[º°o.]\s*)?\d{1,4})?(?:,?\s+\d{4,5}\s+[A-ZÀ-Þ][\w'’\-]+)?"
+        )
+        military = (
+            r"\b(?:(?:USNS|USNV|USS|USCGC)\s+[A-Z][a-z]+|(?:PSC|Unit)\s+\d{4},?\s+Box\s+\d{4})"
+            r"\s*\n?\s*[AF]PO\s+A[AEP]\s+\d{5}\b"
+        )
+        return [
+            (re.compile(_STREET_NUMBER_FIRST.replace("SUFFIX", suffix) + _SECONDARY + tail), 0.85),
+            (re.compile(european), 0.75),
+            (re.compile(romance), 0.75),
+            (re.compile(military), 0.9),
+            (re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", re.IGNORECASE), 0.8),
+        ]
+
+    def find(self, doc: Document) -> Iterator[Span]:
+        if not doc.has_digit:
+            return
+        for regex, score in self._patterns:
+            for match in regex.finditer(doc.text):
+                start, end = match.span()
+                value = match.group()
+                while end > start and value[end - start - 1] in " \t\n,":
+                    end -= 1
+                yield Span(start, end, "STREET_ADDRESS", score, self.name, "street address shape")
