@@ -176,3 +176,16 @@ def test_keyring_on_vault(openbao: OpenBao) -> None:
     assert set(fresh.init().values()) == {"exists"}
     assert [status.public_key_id for status in fresh.status()] == public_ids
     assert len(fresh.pseudonymization_key()) == 32
+
+
+def test_silent_vault_times_out_with_settings_timeout() -> None:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # accepts connections into the backlog, never answers
+        addr = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        store = VaultSecretProvider(VaultConnection(addr=addr, token="t", timeout_seconds=0.3))
+        with pytest.raises(ServiceUnavailableError, match="did not answer in time") as info:
+            store.get("k")
+    assert addr in str(info.value) and "vault_timeout_seconds" in str(info.value)
