@@ -9,7 +9,7 @@ import typer
 from rich.text import Text
 
 from bastion import __version__
-from bastion.cli import access_cmd, config_cmd, keys_cmd
+from bastion.cli import access_cmd, audit_cmd, config_cmd, keys_cmd
 from bastion.cli.context import err_console
 from bastion.core.errors import BastionError
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(access_cmd.app, name="access")
+app.add_typer(audit_cmd.app, name="audit")
 
 
 def _version(value: bool) -> None:
