@@ -1,0 +1,110 @@
+"""``make run``: the main job on embedded defaults, showing each capability working.
+
+Each step uses the public API of one room, so the demo doubles as a smoke test
+of the wiring a new user would do by hand.  It is safe to run repeatedly: keys
+and the policy are created only when missing, and the audit log only grows.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from bastion.access import Authorizer, write_example_policy
+from bastion.audit import open_audit_log
+from bastion.core.errors import BastionError
+from bastion.core.settings import Settings, load_settings
+from bastion.secrets import keyring_from_settings
+
+console = Console()
+
+# (principal, action, resource): a steward, an engineer refused identified data,
+# an engineer allowed to train, and someone nobody has heard of.
+DEMO_REQUESTS: tuple[tuple[str, str, str], ...] = (
+    ("alice", "dataset:read", "dataset:clinical/identified/patients"),
+    ("bob", "dataset:read", "dataset:clinical/identified/patients"),
+    ("bob", "model:train", "model:diagnosis"),
+    ("carol", "model:train", "model:diagnosis"),
+    ("mallory", "dataset:read", "dataset:clinical/deidentified/patients"),
+)
+
+
+def step_keys(settings: Settings) -> None:
+    """Create any missing key in the configured secrets backend (never overwrite)."""
+    keyring = keyring_from_settings(settings)
+    results = keyring.init()
+    table = Table(title=f"Keys ({keyring.describe()})")
+    table.add_column("key")
+    table.add_column("state")
+    table.add_column("public key id")
+    ids = {status.name: status.public_key_id for status in keyring.status()}
+    for name, state in results.items():
+        table.add_row(name, state, ids.get(name) or "—")
+    console.print(table)
+
+
+def step_access(settings: Settings) -> None:
+    """Show allow and deny decisions with the rule that decided each; all are audited."""
+    policy_path = settings.policy_path
+    if not policy_path.exists():
+        write_example_policy(policy_path)
+        console.print(f"wrote example access policy to {policy_path}")
+    with open_audit_log(settings) as audit:
+        authorizer = Authorizer.from_file(policy_path, audit=audit)
+        table = Table(title="Access decisions (deny by default; every decision audited)")
+        for column in ("principal", "action", "resource", "decision", "why"):
+            table.add_column(column)
+        for principal, action, resource in DEMO_REQUESTS:
+            decision = authorizer.check(principal, action, resource)
+            style = "green" if decision.allowed else "red"
+            why = decision.rule.role_chain[-1] if decision.rule and decision.rule.role_chain else ""
+            table.add_row(
+                principal,
+                action,
+                resource,
+                f"[{style}]{decision.outcome}[/{style}]",
+                f"{decision.reason} {why}".strip(),
+            )
+        console.print(table)
+
+
+def step_audit(settings: Settings) -> None:
+    """Checkpoint and verify the whole audit log: chain, Merkle roots, signatures, witness."""
+    with open_audit_log(settings) as audit:
+        audit.checkpoint()
+        report = audit.verify()
+    style = "green" if report.ok else "red"
+    console.print(f"[{style}]{report.summary()}[/{style}]")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+STEPS: tuple[tuple[str, Callable[[Settings], None]], ...] = (
+    ("Secrets: keys", step_keys),
+    ("Access control", step_access),
+    ("Tamper-evident audit log", step_audit),
+)
+
+
+def main() -> int:
+    """Run every step in order; an expected error ends the demo with one line and exit 2."""
+    console.print(Panel.fit("Bastion demo — embedded defaults, offline", style="bold"))
+    try:
+        settings = load_settings()
+        for title, step in STEPS:
+            console.rule(title)
+            step(settings)
+    except BastionError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return exc.exit_code
+    console.rule()
+    console.print("Try: .venv/bin/bastion audit show --limit 5   |   bastion access check bob model:train model:diagnosis")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
