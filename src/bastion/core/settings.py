@@ -84,6 +84,65 @@ class PipelineSettings(_Section):
     )
 
 
+class ServingSettings(_Section):
+    """The model-serving gateway: listener, limits, authentication, adapter and guards."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="bigger bodies get 413")
+    rate_limits_principal: list[str] = Field(
+        default_factory=lambda: ["20/second", "10000/day"],
+        description="limits strings applied per authenticated principal",
+    )
+    rate_limits_address: list[str] = Field(
+        default_factory=lambda: ["50/second"], description="limits strings per client address"
+    )
+    rate_limit_cost_bytes: int = Field(
+        default=0, ge=0, description="if > 0, each started block of this many bytes costs 1 hit"
+    )
+    redis_url: SecretStr | None = Field(
+        default=None, description="shared rate-limit state; default process memory"
+    )
+    fail_open: bool = Field(
+        default=False, description="admit requests when the rate-limit store is down"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="peers whose X-Forwarded-For is believed"
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="CORS is off when empty")
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    keys_url: SecretStr | None = Field(
+        default=None, description="API-key store SQLAlchemy URL; default the audit store"
+    )
+    jwt_issuer: str = "bastion"
+    jwt_audience: str = "bastion-gateway"
+    jwt_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=600)
+    external_jwks_url: str | None = None
+    external_jwks_file: Path | None = None
+    external_issuer: str | None = None
+    external_audience: str | None = None
+    external_scopes_claim: str = "scope"
+    adapter: Literal["vader", "skops", "kserve", "openai"] = "vader"
+    model_name: str = Field(default="sentiment", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    model_path: Path | None = Field(default=None, description="skops bundle for adapter=skops")
+    upstream_url: str | None = Field(default=None, description="model server for kserve/openai")
+    upstream_model: str | None = None
+    upstream_api_key: SecretStr | None = None
+    upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    pseudonymize_upstream: bool = Field(
+        default=True, description="replace PII by placeholders before it leaves (openai)"
+    )
+    guard_policy: Path | None = Field(default=None, description="guard policy; default no guards")
+    audit_raw_text: bool = Field(default=False, description="store raw request text in audit")
+    audit_batch_size: int = Field(default=256, ge=1)
+    audit_flush_seconds: float = Field(default=0.5, gt=0)
+    max_batch_items: int = Field(default=64, ge=1, le=10_000)
+    max_text_chars: int = Field(default=20_000, ge=1)
+
+
 class Settings(BaseSettings):
     """The effective configuration of one Bastion process."""
 
@@ -100,6 +159,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
 
     # Not a setting: where the values came from, for error messages and `config show`.
     source_file: Path | None = Field(default=None, exclude=True)
