@@ -6,6 +6,7 @@
 Keys are explicit ``bytes`` (32+); fetch them from ``bastion.secrets`` at the edge.
 """
 
+from bastion.privacy.transform.analyzer import Analyzer, default_analyzer, deidentify_text
 from bastion.privacy.transform.anonymize import (
     AnonymizedText,
     Replacement,
@@ -50,6 +51,7 @@ __all__ = [
     "KNOWN_ENTITIES",
     "OPERATOR_NAMES",
     "RESTRICTED_ZIP3",
+    "Analyzer",
     "AnonymizedText",
     "DateShift",
     "DocumentContext",
@@ -69,6 +71,8 @@ __all__ = [
     "anonymize",
     "check_spans",
     "deanonymize",
+    "default_analyzer",
+    "deidentify_text",
     "load_policy",
     "mask_value",
     "normalize",
