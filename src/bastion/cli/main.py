@@ -9,7 +9,7 @@ import typer
 from rich.text import Text
 
 from bastion import __version__
-from bastion.cli import access_cmd, audit_cmd, config_cmd, keys_cmd
+from bastion.cli import access_cmd, audit_cmd, config_cmd, demo_cmd, keys_cmd, model_cmd, train_cmd
 from bastion.cli.context import err_console
 from bastion.core.errors import BastionError
 
@@ -24,6 +24,9 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(access_cmd.app, name="access")
 app.add_typer(audit_cmd.app, name="audit")
+app.command("train")(train_cmd.train_command)
+app.add_typer(model_cmd.app, name="model")
+app.add_typer(demo_cmd.app, name="demo")
 
 
 def _version(value: bool) -> None:
