@@ -1,0 +1,149 @@
+"""Unwrap obfuscated text so the same detectors can see what the model would see.
+
+Attackers hide instructions in base64, hex, rot13, leetspeak, look-alike
+letters from other scripts, invisible tag characters and split strings that
+the model is asked to join.  Each decoder returns candidate plain texts; the
+guard rescans them with bounded depth and size so decoding cannot be used to
+make the guard slow.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+from collections.abc import Callable, Iterator
+
+from bastion.guards.normalize import decode_tag_characters
+
+MAX_CANDIDATE_CHARS = 4096
+MAX_CANDIDATES_PER_DECODER = 4
+
+_B64 = re.compile(r"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|(?:[A-Za-z0-9_\-]{4}){5,}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){12,}|(?:\\x[0-9a-fA-F]{2}){8,}")
+_LEET_WORD = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[013457@$])[\w@$]{3,}\b")
+_QUOTED = re.compile(r"[\"'“‘„]([^\"'\n“”‘’„]{1,200})[\"'”’“]")
+_SPLIT_HINT = re.compile(
+    r"\b(?:concatenat\w*|combine|join|zusammen\w*|verbinde|a\s*\+\s*b|\w\s*\+\s*\w|together)\b", re.I
+)
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+# Cyrillic and Greek letters that render like Latin ones (a common subset of Unicode confusables).
+_HOMOGLYPHS = str.maketrans(
+    {
+        "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j",
+        "ѕ": "s", "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ո": "n", "ս": "u",
+        "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
+        "С": "C", "Т": "T", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "Ү": "Y",
+        "α": "a", "ο": "o", "ρ": "p", "ν": "v", "τ": "t", "ι": "i", "κ": "k", "ε": "e", "υ": "u",
+        "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
+        "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+    }
+)
+_NON_LATIN_LOOKALIKE = re.compile("[" + "".join(k for k in map(chr, _HOMOGLYPHS)) + "]")
+
+
+def _printable_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    good = sum(1 for c in text if c.isprintable() or c in "\n\t")
+    letters = sum(1 for c in text if c.isalpha() or c == " ")
+    return min(good / len(text), letters / len(text) * 1.4)
+
+
+def _plausible(decoded: bytes) -> str | None:
+    try:
+        text = decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if len(text) < 6 or _printable_ratio(text) < 0.8:
+        return None
+    return text[:MAX_CANDIDATE_CHARS]
+
+
+def decode_base64(text: str) -> Iterator[str]:
+    """Plausible UTF-8 text hidden in base64 (standard or URL-safe) runs."""
+    found = 0
+    for match in _B64.finditer(text):
+        token = match.group(0)
+        if token.isalpha() and (token.islower() or token.isupper()):
+            continue  # a long ordinary word, not base64
+        padded = token + "=" * (-len(token) % 4)
+        for decoder in (base64.b64decode, base64.urlsafe_b64decode):
+            try:
+                candidate = _plausible(decoder(padded))
+            except (binascii.Error, ValueError):
+                continue
+            if candidate:
+                found += 1
+                yield candidate
+                break
+        if found >= MAX_CANDIDATES_PER_DECODER:
+            return
+
+
+def decode_hex(text: str) -> Iterator[str]:
+    """Plausible UTF-8 text hidden in hex runs (``69676e6f7265``, ``\\x69\\x67``, ``69 67``)."""
+    for count, match in enumerate(_HEX.finditer(text)):
+        if count >= MAX_CANDIDATES_PER_DECODER:
+            return
+        digits = re.sub(r"[^0-9a-fA-F]", "", match.group(0).replace("\\x", ""))
+        if len(digits) % 2:
+            digits = digits[:-1]
+        candidate = _plausible(bytes.fromhex(digits))
+        if candidate:
+            yield candidate
+
+
+def decode_rot13(text: str) -> Iterator[str]:
+    """The rot13 reading of the whole text (cheap; detectors decide if it means anything)."""
+    if sum(1 for c in text[:400] if c.isascii() and c.isalpha()) >= 8:
+        yield codecs.decode(text[:MAX_CANDIDATE_CHARS], "rot13")
+
+
+def decode_leetspeak(text: str) -> Iterator[str]:
+    """Digits and symbols read as letters (``1gn0r3`` -> ``ignore``) when words mix them."""
+    if len(_LEET_WORD.findall(text[:MAX_CANDIDATE_CHARS])) >= 2:
+        yield text[:MAX_CANDIDATE_CHARS].translate(_LEET)
+
+
+def decode_homoglyphs(text: str) -> Iterator[str]:
+    """Cyrillic and Greek look-alikes mapped to Latin when they sit inside Latin words."""
+    if _NON_LATIN_LOOKALIKE.search(text) and re.search(r"[A-Za-z]", text):
+        yield text[:MAX_CANDIDATE_CHARS].translate(_HOMOGLYPHS)
+
+
+def decode_tags(text: str) -> Iterator[str]:
+    """ASCII smuggled in invisible Unicode tag characters."""
+    smuggled = decode_tag_characters(text)
+    if smuggled.strip():
+        yield smuggled[:MAX_CANDIDATE_CHARS]
+
+
+def join_split_payload(text: str) -> Iterator[str]:
+    """Quoted fragments the user asks to concatenate, joined (payload splitting)."""
+    if not _SPLIT_HINT.search(text):
+        return
+    parts = _QUOTED.findall(text[:MAX_CANDIDATE_CHARS])
+    if len(parts) >= 2:
+        yield "".join(parts)
+        yield " ".join(parts)
+
+
+def reverse_text(text: str) -> Iterator[str]:
+    """The text read backwards when the user asks for it to be reversed."""
+    if re.search(r"\b(?:revers\w*|backwards?|rückwärts|umgekehrt)\b", text, re.I):
+        yield text[:MAX_CANDIDATE_CHARS][::-1]
+
+
+DECODERS: tuple[tuple[str, Callable[[str], Iterator[str]]], ...] = (
+    ("base64", decode_base64),
+    ("hex", decode_hex),
+    ("rot13", decode_rot13),
+    ("leetspeak", decode_leetspeak),
+    ("homoglyph", decode_homoglyphs),
+    ("invisible-tags", decode_tags),
+    ("payload-splitting", join_split_payload),
+    ("reversed", reverse_text),
+)
