@@ -9,7 +9,16 @@ import typer
 from rich.text import Text
 
 from bastion import __version__
-from bastion.cli import access_cmd, audit_cmd, config_cmd, demo_cmd, keys_cmd, model_cmd, train_cmd
+from bastion.cli import (
+    access_cmd,
+    audit_cmd,
+    config_cmd,
+    demo_cmd,
+    keys_cmd,
+    model_cmd,
+    privacy_cmd,
+    train_cmd,
+)
 from bastion.cli.context import err_console
 from bastion.core.errors import BastionError
 
@@ -27,6 +36,7 @@ app.add_typer(audit_cmd.app, name="audit")
 app.command("train")(train_cmd.train_command)
 app.add_typer(model_cmd.app, name="model")
 app.add_typer(demo_cmd.app, name="demo")
+app.add_typer(privacy_cmd.app, name="privacy")
 
 
 def _version(value: bool) -> None:

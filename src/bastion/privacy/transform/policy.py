@@ -24,6 +24,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bastion.core.errors import ValidationError
+from bastion.privacy.detect.entities import BUILTIN_ENTITIES
 from bastion.privacy.transform.operators import (
     GENERALIZABLE,
     OPERATOR_NAMES,
@@ -32,8 +33,8 @@ from bastion.privacy.transform.operators import (
 )
 from bastion.privacy.transform.yaml_source import line_of, parse_yaml, read_yaml
 
-# Entity types the detection engine and custom recognizers may emit.
-KNOWN_ENTITIES = frozenset(
+# Entity types the detection engine emits, plus aliases other NER backends use.
+KNOWN_ENTITIES = BUILTIN_ENTITIES | frozenset(
     {
         "PERSON",
         "LOCATION",
