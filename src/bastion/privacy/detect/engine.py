@@ -136,7 +136,7 @@ def resolve(candidates: Iterable[Span]) -> list[Span]:
     """
     ordered = sorted(
         candidates,
-        key=lambda s: (-(s.score + min(s.length, 40) / 400), -s.length, s.start, s.entity_type),
+        key=lambda s: (-(s.score + min(s.length, 80) / 200), -s.length, s.start, s.entity_type),
     )
     starts: list[int] = []
     ends: list[int] = []
@@ -209,9 +209,18 @@ def _chunks(text: str, size: int) -> Iterable[tuple[int, str]]:
 def builtin_recognizers() -> list[Recognizer]:
     """The offline default registry: regex/checksum families and the word-list family."""
     from bastion.privacy.detect.recognizers.patterns import builtin_pattern_recognizers
-    from bastion.privacy.detect.recognizers.words import AddressRecognizer, WordRecognizer
+    from bastion.privacy.detect.recognizers.words import (
+        AddressRecognizer,
+        OrganizationRecognizer,
+        WordRecognizer,
+    )
 
-    return [*builtin_pattern_recognizers(), AddressRecognizer(), WordRecognizer()]
+    return [
+        *builtin_pattern_recognizers(),
+        AddressRecognizer(),
+        OrganizationRecognizer(),
+        WordRecognizer(),
+    ]
 
 
 def build_engine(config: EngineConfig | None = None) -> Engine:

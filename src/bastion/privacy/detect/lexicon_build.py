@@ -71,7 +71,11 @@ def main() -> None:
     _write("countries.txt", _collect("address", ("countries",)))
     states = _collect("address", ("states", "provinces", "regions"))
     _write("states.txt", (s for s in states if len(s) > 2))
-    _write("street_suffixes.txt", _collect("address", ("street_suffixes",)))
+    english = set()
+    for locale in ("en_US", "en_GB", "en_AU", "en_CA", "en_NZ", "en_IE"):
+        provider = importlib.import_module(f"faker.providers.address.{locale}").Provider
+        english |= set(getattr(provider, "street_suffixes", ()))
+    _write("street_suffixes.txt", english)
     _write("city_affixes.txt", _collect("address", ("city_prefixes", "city_suffixes")))
     _write("company_suffixes.txt", _collect("company", ("company_suffixes",)))
     english_jobs = importlib.import_module("faker.providers.job.en_US").Provider.jobs

@@ -133,11 +133,12 @@ class PatternRecognizer:
             if verdict is True:
                 score = max(score, self.validated_score)
                 reasons.append(f"checksum/structure valid ({self.validator.__name__})")
-        word = doc.context_hit(self.context, start, end)
+        weak = self.needs_context or pattern.needs_context
+        word = doc.context_hit(self.context, start, end, 28 if weak else 48, 0 if weak else 24)
         if word is not None:
             score = min(1.0, score + self.context_boost)
             reasons.append(f"context word '{word}'")
-        elif self.needs_context or pattern.needs_context:
+        elif weak:
             return None
         entity = self.entity if self.retype is None else self.retype(doc, start, end, self.entity)
         return Span(start, end, entity, round(score, 3), self.name, "; ".join(reasons))

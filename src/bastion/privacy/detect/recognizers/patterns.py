@@ -76,7 +76,10 @@ def date_recognizers() -> list[Recognizer]:
         PatternRecognizer(
             "numeric_date",
             "DATE_TIME",
-            [_p(r"(?<![\d\w/.-])\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/-]|\.\d)", 0.7)],
+            [
+                _p(r"(?<![\d\w/.-])\d{1,2}([/-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/-]|\.\d)", 0.7),
+                _p(r"(?<![\d\w/.-])\d{1,2}\.\d{1,2}\.\d{4}(?![\d/-]|\.\d)", 0.7, "d.m.yyyy"),
+            ],
             validator=_plausible_numeric_date,
             context=_words("date dob born birth on visit seen admitted discharged"),
             context_boost=0.2,
@@ -88,16 +91,16 @@ def date_recognizers() -> list[Recognizer]:
             "DATE_TIME",
             [
                 _p(
-                    rf"\b(?:{_DAY},?\s+)?{month}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b",
+                    rf"\b(?:{_DAY},?[ \t]+)?{month}\.?[ \t]+\d{{1,2}}(?:st|nd|rd|th)?(?:,?[ \t]+\d{{4}})?\b",
                     0.8,
                     "month day year",
                 ),
                 _p(
-                    rf"\b(?:{_DAY},?\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{month}\.?,?(?:\s+\d{{4}})?\b",
+                    rf"\b(?:{_DAY},?[ \t]+)?\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{month}\.?,?(?:[ \t]+\d{{4}})?\b",
                     0.8,
                     "day month year",
                 ),
-                _p(rf"\b{month}\.?,?\s+(?:19|20)\d{{2}}\b", 0.75, "month year"),
+                _p(rf"\b{month}\.?,?[ \t]+(?:19|20)\d{{2}}\b", 0.75, "month year"),
             ],
             retype=_date_or_birth,
             also=frozenset({"DATE_OF_BIRTH"}),
@@ -223,7 +226,7 @@ def _labelled(keys: str, value: str = r"[A-Z0-9][A-Z0-9-]{4,24}") -> str:
     """``KEY [number|no|id|#] [:#] VALUE`` with the value in group ``v``."""
     return (
         rf"\b(?:{keys})\.?\s*(?:number|num|no\.?|id|#|code)?\s*[:#=]?\s*(?:is\s+)?"
-        rf"(?P<v>{value})(?![\w-])"
+        rf"(?P<v>(?=[\w-]*\d){value})(?![\w@-]|\.\w)"
     )
 
 
@@ -267,7 +270,7 @@ def record_recognizers() -> list[Recognizer]:
             "ACCOUNT_NUMBER",
             [
                 _p(_labelled(r"account|acct|a/c|acc|routing|aba|bban|customer|billing",
-                             r"[A-Z0-9][\d-]{5,20}\d"), 0.8, group="v", flags=I),
+                             r"[A-Z0-9][A-Z0-9-]{5,30}"), 0.8, group="v", flags=I),
                 _p(r"(?<![\w-])\d{8,17}(?![\w-])", 0.3, needs_context=True),
             ],
             validator=v.not_repetitive,
@@ -421,7 +424,7 @@ class AgeRecognizer:
         re.compile(r"\b(\d{1,3})[- ](?:years?|yrs?)[- ]old\b", I),
         re.compile(r"\b(\d{1,3})\s?(?:y/o|yo|y\.o\.|yrs?\.? of age|years of age)(?!\w)", I),
         re.compile(r"\b(?:age[ds]?|aged)\s*[:=]?\s*(?:of\s+)?(\d{1,3})\b(?![.:/-]\d)", I),
-        re.compile(r"\b(\d{1,3})\s?(?:years?|yrs?)(?=\s*(?:,|$|\band\b))", I),
+        re.compile(r"\b(\d{1,3})\s?(?:years?|yrs?)\.?(?=\s*(?:[),;]|$|\band\b))", I),
     )
 
     def find(self, doc: Document) -> Iterator[Span]:
@@ -432,7 +435,7 @@ class AgeRecognizer:
                 age = int(match.group(1))
                 if not 0 < age < 125:
                     continue
-                score = 0.85 if index < 3 else 0.4
+                score = 0.85 if index < 3 else 0.65
                 why = f"age phrase '{regex.pattern[:24]}…'"
                 if age > 89:
                     why += "; over 89: a HIPAA Safe Harbor identifier"
@@ -440,10 +443,11 @@ class AgeRecognizer:
 
 
 _PHONE = re.compile(
-    r"(?<![\w+.\-/])(?:(?:\+|00|011|001)[\s.-]?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-]?)"
-    r"\d{2,4}[\s.-]?\d{2,5}(?:[\s.-]?\d{2,4})?(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-]|\.\d)",
+    r"(?<![\w+.\-/:])(?:(?:\+|00|011|001)[ .-]?\d{1,3}[ .-]?)?(?:\(0?\d{1,4}\)[ .-]?)?\d{1,4}"
+    r"(?:[ .-]?\d{2,5}){1,5}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-]|[.:]\d)",
     I,
 )
+_REGIONS = ("GB", "FR", "DE", "IT", "ES", "NL", "IE", "CA", "AU", "IN", "BR")
 _NANP = re.compile(r"^(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d+)?$", I)
 _PHONE_WORDS = _words(
     "phone tel telephone call called calling cell mobile contact fax reach number ph text "
@@ -495,6 +499,16 @@ class PhoneRecognizer:
             return (0.85 if shaped else 0.45), "valid number (phonenumbers)"
         if phonenumbers.is_possible_number(parsed) and shaped:
             return 0.6, "phone-shaped, possible length (phonenumbers)"
+        grouped = bool(re.search(r"\d[ .-]\d", value))
+        for region in _REGIONS:
+            try:
+                local = phonenumbers.parse(text, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(local):
+                return (0.6 if grouped else 0.35), f"valid number in region {region} (phonenumbers)"
+        if phonenumbers.is_possible_number(parsed):
+            return 0.3, "possible length (phonenumbers)"
         return 0.0, ""
 
 

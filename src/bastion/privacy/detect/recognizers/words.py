@@ -19,11 +19,19 @@ from bastion.privacy.detect.span import Span
 
 _CAP_TOKEN = re.compile(r"(?<![\w@/\\])[A-ZÀ-ÖØ-ÞĀ-Žƀ-ɏ][^\W\d_]*(?:['’\-][^\W\d_]+)*")
 _LOWER_WORD = re.compile(r"(?<![\w@./-])[a-z][a-z'’\-]*")
+_PARTICLES = re.compile(
+    r" (?:(?:van|von|der|den|de|del|della|di|da|du|le|la|dos|das|do|ten|ter|bin|ibn|al|el|y) )+"
+)
+_PERSON_AFTER = frozenset(
+    "said says wrote asked called replied reports reported told thinks wants mentioned".split()
+)
+_TOWN_WORDS = frozenset("ville city town burg bourg stadt dorf village heights springs".split())
+_DETERMINERS = frozenset("the a an this that these those your my our his her their its to".split())
 _SENTENCE_END = frozenset(".!?\n•*#>|\"“")
 _PERSON_CONTEXT = frozenset(
     """dear hi hello hey thanks thank dr mr mrs ms by name named patient pt contact contacted
     client customer spoke called call signed sincerely regards cc attn attention per
-    with wife husband son daughter mother father brother sister friend colleague manager
+    wife husband son daughter mother father brother sister friend colleague manager
     nurse physician provider referred seen saw met visited meet emailed agent rep user
     member employee guardian caregiver spouse partner witness author reviewer assigned
     owner applicant tenant candidate mom dad uncle aunt cousin grandson granddaughter""".split()
@@ -58,11 +66,14 @@ class _Scan:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         text = doc.text
-        self.tokens = [
-            Token(m.start(), m.end(), m.group())
-            for m in _CAP_TOKEN.finditer(text)
-            if m.group()[0].isupper()
-        ]
+        self.tokens = []
+        for m in _CAP_TOKEN.finditer(text):
+            word = m.group()
+            if not word[0].isupper():
+                continue
+            if word.endswith(("'s", "’s")) and len(word) > 3:
+                word = word[:-2]
+            self.tokens.append(Token(m.start(), m.start() + len(word), word))
 
     @cached_property
     def lowercase_vocab(self) -> frozenset[str]:
@@ -76,7 +87,9 @@ class _Scan:
             return True
         if gap in {". ", ".  "} and (len(a.text) == 1 or a.lower in lexicon.HONORIFICS):
             return True
-        return False
+        if len(a.text) == 1 or a.lower in lexicon.HONORIFICS:
+            gap = gap.removeprefix(".")
+        return bool(_PARTICLES.fullmatch(gap))
 
     def runs(self) -> Iterator[list[Token]]:
         """Maximal sequences of adjacent capitalised tokens."""
@@ -166,12 +179,27 @@ class WordRecognizer:
                            f"capitalised words ending in '{last.text}'")
                 i = org_end + 1
                 continue
-            # Place: longest known place phrase starting here.
+            # Place: longest known place phrase starting here; a given name followed by
+            # another name-like word is a person even when the first word is also a town.
             place = self._place(scan, run, i, places, common)
-            if place is not None:
+            if place is not None and place[1] == 1 and any(_name_kind(low)):
+                person = self._person(scan, run, i, common)
+                if person is not None and person[0].score > place[0].score:
+                    place = None
+            if place is not None and (place[1] > 1 or not self._starts_full_name(scan, run, i)):
                 span, used = place
                 yield span
                 i += used
+                continue
+            if (
+                len(token.text) == 2
+                and token.text in lexicon.US_STATE_ABBR
+                and scan.doc.text[token.start - 2 : token.start] == ", "
+                and scan.doc.text[token.start - 3 : token.start - 2].isalpha()
+            ):
+                yield Span(token.start, token.end, "LOCATION", 0.65, self.name,
+                           "US state abbreviation after 'City,'")
+                i += 1
                 continue
             if low in lexicon.NRP_WORDS:
                 yield Span(token.start, token.end, "NRP", 0.7, self.name, "nationality/religion/politics word")
@@ -185,6 +213,15 @@ class WordRecognizer:
                 i += used
                 continue
             i += 1
+
+    @staticmethod
+    def _starts_full_name(scan: _Scan, run: list[Token], i: int) -> bool:
+        if i + 1 >= len(run):
+            return False
+        given, _ = _name_kind(run[i].lower)
+        nxt = run[i + 1]
+        n_given, n_family = _name_kind(nxt.lower)
+        return given and (n_family or n_given or nxt.lower not in lexicon.common_words())
 
     def _trim_tail(self, tokens: list[Token], org_suffixes: frozenset[str]) -> list[Token]:
         common = lexicon.common_words()
@@ -214,6 +251,8 @@ class WordRecognizer:
             shape = ""
             if kind is None and length == 2 and words[0].lower in lexicon.city_prefixes():
                 kind, shape = "city", "town prefix"
+            if kind is None and length == 2 and words[1].lower in _TOWN_WORDS:
+                kind, shape = "city", "town word"
             if kind is None and length == 1:
                 kind, shape = self._town_shape(words[0]), "town-name ending"
                 if kind is None:
@@ -267,6 +306,9 @@ class WordRecognizer:
             given, family = _name_kind(low)
             is_initial = len(token.text) == 1 and scan.ends_with_period(token)
             is_common = low in common or low in scan.lowercase_vocab
+            if is_initial and taken:
+                taken.append(token)
+                continue
             if token.text.isupper() and len(token.text) > 1 and not (given or family):
                 break
             if is_common and not (given or family):
@@ -293,14 +335,23 @@ class WordRecognizer:
         else:
             low = first.lower
             given, family = _name_kind(low)
-            score = 0.55 if given else 0.45
+            score = 0.6 if given else 0.45
             why = "given name" if given else "family name"
             if ambiguous:
                 score -= 0.3
-            if scan.sentence_start(first):
-                score -= 0.1
+                if scan.sentence_start(first):
+                    score -= 0.1
             if first.text.isupper():
-                score -= 0.2
+                return None
+            follower = doc.text[first.end : first.end + 1]
+            after = doc.words_after(first.end, 12)[:1]
+            if follower == ":" or _PERSON_AFTER.intersection(after):
+                score += 0.2
+                why += "; speaker label or reporting verb after"
+            if _DETERMINERS.intersection(scan.doc.words_after(first.end, 8)[:1]) and (
+                scan.doc.text[first.end : first.end + 1] == " "
+            ):
+                score -= 0.3
         hit = doc.context_hit(_PERSON_CONTEXT, first.start, taken[-1].end, 24, 0)
         if hit is not None:
             score += 0.25
@@ -312,7 +363,7 @@ class WordRecognizer:
 
 
 _STREET_NUMBER_FIRST = (
-    r"\b\d{1,6}[A-Z]?(?:-\d{1,4})?\s+(?:(?:[NSEW]\.?|North|South|East|West|Old)\s+)?"
+    r"(?<![\w\-/.:])\d{1,6}[A-Z]?(?:-\d{1,4})?\s+(?:(?:[NSEW]\.?|North|South|East|West|Old)\s+)?"
     r"(?:[A-Z0-9][\w'’.\-]*\s+){0,3}(?:SUFFIX)\b\.?"
 )
 _SECONDARY = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl|Bldg|#)\.?\s*#?\s*[\w-]{1,6})?"
@@ -333,7 +384,8 @@ class AddressRecognizer:
         suffixes = sorted(
             {s for s in lexicon.street_suffixes() if s.isalpha()}, key=len, reverse=True
         )
-        suffix = "(?i:" + "|".join(re.escape(s) for s in suffixes) + ")"
+        forms = {form for s in suffixes for form in (s.capitalize(), s.upper())}
+        suffix = "(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + ")"
         states = "|".join(re.escape(s) for s in lexicon.US_STATES)
         tail = _CITY_STATE_ZIP.replace("STATES", states)
         european = (
@@ -350,7 +402,7 @@ class AddressRecognizer:
         )
         military = (
             r"\b(?:(?:USNS|USNV|USS|USCGC)\s+[A-Z][a-z]+|(?:PSC|Unit)\s+\d{4},?\s+Box\s+\d{4})"
-            r"\s*\n?\s*[AF]PO\s+A[AEP]\s+\d{5}\b"
+            r",?\s*\n?\s*[ADF]PO\s+A[AEP]\s+\d{5}\b"
         )
         return [
             (re.compile(_STREET_NUMBER_FIRST.replace("SUFFIX", suffix) + _SECONDARY + tail), 0.85),
@@ -370,3 +422,49 @@ class AddressRecognizer:
                 while end > start and value[end - start - 1] in " \t\n,":
                     end -= 1
                 yield Span(start, end, "STREET_ADDRESS", score, self.name, "street address shape")
+
+
+class OrganizationRecognizer:
+    """Firm names: "Smith, Jones and Brown", "Smith-Jones", "Acme Widgets LLC", "Bank of X"."""
+
+    name = "organization"
+    entities = frozenset({"ORGANIZATION"})
+
+    @cached_property
+    def _patterns(self) -> list[tuple[re.Pattern[str], float]]:
+        cap = r"[A-ZÀ-Þ][\w'’]+"
+        suffixes = sorted(
+            {s.strip() for s in _suffix_forms() if len(s.strip()) > 1}, key=len, reverse=True
+        )
+        alt = "|".join(re.escape(s) for s in suffixes)
+        return [
+            (re.compile(rf"\b{cap}, {cap},? (?:and|&|y|e|und|et|en) {cap}\b"), 0.8),
+            (re.compile(rf"\b{cap}(?:[ -]{cap}|(?: y| e| and| &| und| et) {cap}){{0,3}},? (?:{alt})(?![\w])"), 0.9),
+            (re.compile(rf"\b(?:University|Bank|Institute|College|Department|Ministry|School)"
+                        rf" of(?: the)? {cap}(?: {cap}){{0,2}}"), 0.75),
+            (re.compile(rf"(?<![\w-]){cap}-{cap}(?![\w-])"), 0.5),
+        ]
+
+    def find(self, doc: Document) -> Iterator[Span]:
+        for index, (regex, score) in enumerate(self._patterns):
+            for match in regex.finditer(doc.text):
+                start, end = match.span()
+                if index == 3:
+                    parts = match.group().lower().split("-")
+                    if not all(p in lexicon.last_names() for p in parts):
+                        continue
+                    before = doc.words_before(start, 16)
+                    if before and before[-1] in lexicon.first_names():
+                        continue
+                    hit = doc.context_hit(_ORG_CONTEXT, start, end, 24, 0)
+                    yield Span(start, end, "ORGANIZATION", 0.7 if hit else score, self.name,
+                               "hyphenated family names" + (f"; context '{hit}'" if hit else ""))
+                    continue
+                yield Span(start, end, "ORGANIZATION", score, self.name, "organisation name shape")
+
+
+def _suffix_forms() -> list[str]:
+    from importlib import resources
+
+    text = resources.files("bastion.privacy.detect").joinpath("data", "company_suffixes.txt")
+    return [line for line in text.read_text("utf-8").splitlines() if line]
