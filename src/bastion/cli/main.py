@@ -17,6 +17,7 @@ from bastion.cli import (
     keys_cmd,
     model_cmd,
     privacy_cmd,
+    risk_cmd,
     train_cmd,
 )
 from bastion.cli.context import err_console
@@ -37,6 +38,7 @@ app.command("train")(train_cmd.train_command)
 app.add_typer(model_cmd.app, name="model")
 app.add_typer(demo_cmd.app, name="demo")
 app.add_typer(privacy_cmd.app, name="privacy")
+app.add_typer(risk_cmd.app, name="risk")
 
 
 def _version(value: bool) -> None:
