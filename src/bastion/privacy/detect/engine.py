@@ -124,15 +124,17 @@ class Engine:
                 if text[s.start : s.end].strip().lower() not in self._allow
                 or s.recognizer == "deny_list"
             ]
-        return resolve(candidates)
+        return resolve(candidates, text)
 
 
-def resolve(candidates: Iterable[Span]) -> list[Span]:
+def resolve(candidates: Iterable[Span], text: str | None = None) -> list[Span]:
     """Pick a non-overlapping cover: stronger (then longer) spans win whole.
 
     A weaker span that overlaps a stronger one is not dropped: the characters the
     winners leave uncovered stay detected as trimmed pieces, so no part of any detected
-    value escapes (the failure behind Presidio's half-anonymised values).
+    value escapes (the failure behind Presidio's half-anonymised values). With ``text``,
+    pieces lose leading/trailing spaces and punctuation, and pieces without a letter or
+    digit are dropped (nothing identifying is left in them).
     """
     ordered = sorted(
         candidates,
@@ -145,6 +147,13 @@ def resolve(candidates: Iterable[Span]) -> list[Span]:
         for start, end in _uncovered(starts, ends, span.start, span.end):
             piece = span
             if (start, end) != (span.start, span.end):
+                if text is not None:
+                    while start < end and not text[start].isalnum():
+                        start += 1
+                    while end > start and not text[end - 1].isalnum():
+                        end -= 1
+                    if start >= end:
+                        continue
                 piece = Span(start, end, span.entity_type, span.score, span.recognizer,
                              (span.explanation + "; trimmed by an overlapping stronger span").strip("; "))
             index = bisect.bisect_left(starts, start)
