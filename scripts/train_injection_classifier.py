@@ -31,7 +31,9 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "src" / "bastion" / "guards" / "data"
-DEFAULT_DEEPSET = ROOT.parent / "shared" / "data" / "prompt-injection" / "deepset-prompt-injections-train.parquet"
+DEFAULT_DEEPSET = (
+    ROOT.parent / "shared" / "data" / "prompt-injection" / "deepset-prompt-injections-train.parquet"
+)
 SEED = 20240601
 MAX_FPR = 0.03
 
@@ -40,8 +42,16 @@ def build_pipeline(c: float = 4.0) -> Pipeline:
     """The feature extractor and model; the scorer in bastion.guards mirrors this layout."""
     features = FeatureUnion(
         [
-            ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+            (
+                "word",
+                TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+            ),
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2
+                ),
+            ),
         ]
     )
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=SEED)
@@ -60,7 +70,9 @@ def load_data(deepset: Path) -> pd.DataFrame:
     """The deepset train split plus the project's own examples, de-duplicated."""
     frames = [pd.read_parquet(deepset)[["text", "label"]].assign(source="deepset-train")]
     extra = DATA_DIR / "injection_extra_examples.jsonl"
-    rows = [json.loads(line) for line in extra.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in extra.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     frames.append(pd.DataFrame(rows)[["text", "label"]].assign(source="bastion-extra"))
     data = pd.concat(frames, ignore_index=True)
     data["label"] = data["label"].astype(int)
@@ -99,7 +111,9 @@ def metrics_at(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--deepset", type=Path, default=DEFAULT_DEEPSET)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=DATA_DIR)
@@ -127,17 +141,20 @@ def main() -> int:
     sio.dump(pipeline, model_path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     extra_mask = (data["source"] == "bastion-extra").to_numpy()
     report = {
-        "model": "TF-IDF word 1-2 grams + char_wb 2-5 grams, LogisticRegression(class_weight=balanced)",
-        "training_rows": int(len(data)),
+        "model": "TF-IDF word 1-2 + char_wb 2-5 grams, LogisticRegression(balanced)",
+        "training_rows": len(data),
         "positives": int(labels.sum()),
         "sources": {k: int(v) for k, v in data["source"].value_counts().items()},
         "chosen_C": best_c,
         "threshold": round(threshold, 4),
         "threshold_rule": f"lowest out-of-fold threshold with benign FPR <= {MAX_FPR} (floor 0.5)",
         "cross_validation": {
-            "scheme": f"RepeatedStratifiedKFold(n_splits=5, n_repeats={args.repeats}), mean OOF probability",
+            "scheme": f"RepeatedStratifiedKFold(5 splits, {args.repeats} repeats), mean OOF prob",
             "per_C_at_0.5": cv,
-            "chosen_at_threshold": {"roc_auc": round(best_auc, 4), **metrics_at(labels, best_scores, threshold)},
+            "chosen_at_threshold": {
+                "roc_auc": round(best_auc, 4),
+                **metrics_at(labels, best_scores, threshold),
+            },
             "chosen_at_threshold_bastion_extra_only": metrics_at(
                 labels[extra_mask], best_scores[extra_mask], threshold
             ),

@@ -130,7 +130,9 @@ class Guard(ABC):
         """Inspect ``text`` and return a verdict; may raise, the chain fails closed."""
 
     # Helpers for subclasses ----------------------------------------------------
-    def allow(self, *, scores: Mapping[str, float] | None = None, text: str | None = None) -> Verdict:
+    def allow(
+        self, *, scores: Mapping[str, float] | None = None, text: str | None = None
+    ) -> Verdict:
         """A clean verdict (optionally with a harmlessly transformed text)."""
         return Verdict(self.name, Action.ALLOW, scores=dict(scores or {}), text=text)
 
@@ -157,7 +159,12 @@ class Guard(ABC):
         else:
             text = normalised
         return Verdict(
-            self.name, self.action, reasons=unique, scores=dict(scores or {}), spans=spans, text=text
+            self.name,
+            self.action,
+            reasons=unique,
+            scores=dict(scores or {}),
+            spans=spans,
+            text=text,
         )
 
     def __repr__(self) -> str:

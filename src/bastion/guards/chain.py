@@ -98,7 +98,9 @@ class GuardChain:
         """Decode strictly as UTF-8 (refusing invalid bytes) and scan as output."""
         return self._scan_bytes(data, context, "output")
 
-    def scan(self, text: str, direction: Direction, context: ScanContext | None = None) -> ChainVerdict:
+    def scan(
+        self, text: str, direction: Direction, context: ScanContext | None = None
+    ) -> ChainVerdict:
         """Dispatch on ``direction``."""
         if direction == "input":
             return self.scan_input(text, context)

@@ -17,7 +17,9 @@ _SCRIPT_TAG = re.compile(
 _ACTIVE_TAG = re.compile(r"<\s*(?:img|svg|math|video|audio|body|input|details|a)\b[^>]*>", re.I)
 _EVENT_HANDLER = re.compile(r"\bon[a-z]{3,24}\s*=", re.I)
 _SCRIPT_URL = re.compile(r"\b(?:javascript|vbscript|livescript)\s*:|\bdata\s*:\s*text/html", re.I)
-_REMOTE_IMAGE = re.compile(r"!\[([^\]\n]{0,200})\]\(\s*(?:https?:)?//[^)\s]{1,2000}[^)]{0,200}\)", re.I)
+_REMOTE_IMAGE = re.compile(
+    r"!\[([^\]\n]{0,200})\]\(\s*(?:https?:)?//[^)\s]{1,2000}[^)]{0,200}\)", re.I
+)
 _HTML_SPECIAL = str.maketrans({"<": "&lt;", ">": "&gt;"})
 
 

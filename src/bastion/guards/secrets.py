@@ -20,7 +20,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(?:-----END (?:[A-Z0-9]+ )?PRIVATE KEY(?: BLOCK)?-----|$)"
         ),
     ),
-    ("aws-access-key-id", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z2-7]{16}\b")),
+    (
+        "aws-access-key-id",
+        re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z2-7]{16}\b"),
+    ),
     (
         "aws-secret-access-key",
         re.compile(
@@ -38,11 +41,21 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("azure-sas-token", re.compile(r"[?&]sig=[A-Za-z0-9%+/]{30,}={0,2}(?:&|\b)")),
     (
         "azure-client-secret",
-        re.compile(r"(?i:client_?secret|AZURE_CLIENT_SECRET)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9~._\-]{34,40}"),
+        re.compile(
+            r"(?i:client_?secret|AZURE_CLIENT_SECRET)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9~._\-]{34,40}"
+        ),
     ),
     ("anthropic-api-key", re.compile(r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_\-]{80,}")),
-    ("openai-api-key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}T3BlbkFJ[A-Za-z0-9_\-]{20,}|\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,}|\bsk-[A-Za-z0-9]{48}\b")),
-    ("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})\b")),
+    (
+        "openai-api-key",
+        re.compile(
+            r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}T3BlbkFJ[A-Za-z0-9_\-]{20,}|\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,}|\bsk-[A-Za-z0-9]{48}\b"
+        ),
+    ),
+    (
+        "github-token",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})\b"),
+    ),
     ("gitlab-token", re.compile(r"\bglpat-[A-Za-z0-9_\-]{20}\b")),
     ("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     ("stripe-key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{24,}\b")),
@@ -57,8 +70,13 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"[\"']?\s*[:=]\s*[\"']?(?=[^\s\"']{8,})(?=[^\s\"']*\d)(?=[^\s\"']*[A-Za-z])[^\s\"']{8,128}"
         ),
     ),
-    ("connection-string-password", re.compile(r"\b[a-z][a-z0-9+.\-]{1,20}://[^\s:/@]{1,64}:[^\s@/]{3,128}@[\w.\-]+")),
+    (
+        "connection-string-password",
+        re.compile(r"\b[a-z][a-z0-9+.\-]{1,20}://[^\s:/@]{1,64}:[^\s@/]{3,128}@[\w.\-]+"),
+    ),
 )
+
+
 def find_secrets(text: str) -> tuple[Span, ...]:
     """Non-overlapping spans of every credential found, typed ``SECRET:<kind>``."""
     spans: list[Span] = []

@@ -17,20 +17,28 @@ from bastion.guards.base import Action, Guard, ScanContext, Verdict
 _SQL: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "sql-injection:tautology",
-        re.compile(r"['\"`)]\s*(?:or|and|\|\||&&)\s*['\"(]?\s*\w+\s*['\")]?\s*(?:=|<|>|like\b|is\b)", re.I),
+        re.compile(
+            r"['\"`)]\s*(?:or|and|\|\||&&)\s*['\"(]?\s*\w+\s*['\")]?\s*(?:=|<|>|like\b|is\b)", re.I
+        ),
     ),
     ("sql-injection:tautology", re.compile(r"\bor\s+(\d+)\s*=\s*\1\b", re.I)),
     ("sql-injection:union", re.compile(r"\bunion\b(?:\s+all)?\s+select\b", re.I)),
     (
         "sql-injection:stacked-query",
-        re.compile(r";\s*(?:drop|delete|insert|update|alter|create|truncate|exec|execute|grant|shutdown)\b", re.I),
+        re.compile(
+            r";\s*(?:drop|delete|insert|update|alter|create|truncate|exec|execute|grant|shutdown)\b",
+            re.I,
+        ),
     ),
     ("sql-injection:comment", re.compile(r"['\"`]\s*(?:--|#|/\*)|/\*.*?\*/", re.S)),
     (
         "sql-injection:time-based",
         re.compile(r"\b(?:sleep\s*\(|benchmark\s*\(|waitfor\s+delay|pg_sleep\s*\()", re.I),
     ),
-    ("sql-injection:schema-probe", re.compile(r"\b(?:information_schema|sqlite_master|pg_catalog|xp_cmdshell)\b", re.I)),
+    (
+        "sql-injection:schema-probe",
+        re.compile(r"\b(?:information_schema|sqlite_master|pg_catalog|xp_cmdshell)\b", re.I),
+    ),
 )
 _SHELL: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("shell-injection:command-substitution", re.compile(r"`[^`]*`|\$\([^)]*\)|\$\{[^}]*\}")),

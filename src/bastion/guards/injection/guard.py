@@ -102,4 +102,6 @@ class PromptInjectionGuard(Guard):
             scores["decoded"] = decoded_best
         if not reasons:
             return self.allow(scores=scores)
-        return self.found(reasons, scores={**scores, "injection": max(score, decoded_best)}, spans=tuple(spans))
+        return self.found(
+            reasons, scores={**scores, "injection": max(score, decoded_best)}, spans=tuple(spans)
+        )

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (pattern tables read better unwrapped)
 """Patterns for known prompt-injection and jailbreak families, in English and German.
 
 Each pattern names its family (the reason code) and a weight: strong
@@ -36,7 +37,9 @@ _PATTERNS: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         1.0,
         re.compile(
             r"\b(?:ignore|disregard|forget|skip|override|overwrite|bypass|drop|abandon|neglect|discard|omit)\s+"
-            + _EN_PREV + _EN_RULES + r"\b",
+            + _EN_PREV
+            + _EN_RULES
+            + r"\b",
             _I,
         ),
     ),
@@ -48,13 +51,21 @@ _PATTERNS: tuple[tuple[str, float, re.Pattern[str]], ...] = (
             _I,
         ),
     ),
-    ("instruction-override", 1.0, re.compile(r"\b(?:ignore|forget|disregard)\s+(?:the\s+)?(?:above|everything\s+above|all\s+of\s+the\s+above|that|this)\b[\s,.:;!-]*(?:and|then|instead|now|just|\.|:)", _I)),
+    (
+        "instruction-override",
+        1.0,
+        re.compile(
+            r"\b(?:ignore|forget|disregard)\s+(?:the\s+)?(?:above|everything\s+above|all\s+of\s+the\s+above|that|this)\b[\s,.:;!-]*(?:and|then|instead|now|just|\.|:)",
+            _I,
+        ),
+    ),
     (
         "instruction-override",
         1.0,
         re.compile(
             r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen\s+Sie|vergesst|missachte(?:n)?|überspring(?:e)?|verwirf)\s+"
-            + _DE_PREV + _DE_RULES,
+            + _DE_PREV
+            + _DE_RULES,
             _I,
         ),
     ),
@@ -184,7 +195,10 @@ _PATTERNS: tuple[tuple[str, float, re.Pattern[str]], ...] = (
     (
         "delimiter-injection",
         0.8,
-        re.compile(r"\b(?:admin(?:istrator)?|developer|sudo|root)\s+(?:mode|override|access)\s*(?:enabled|activated|granted|on)\b", _I),
+        re.compile(
+            r"\b(?:admin(?:istrator)?|developer|sudo|root)\s+(?:mode|override|access)\s*(?:enabled|activated|granted|on)\b",
+            _I,
+        ),
     ),
     # Output hijacking typical of goal-hijack attacks -------------------------------------
     (
