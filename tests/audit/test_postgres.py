@@ -1,0 +1,47 @@
+"""The same guarantees on PostgreSQL (real server via the ``postgres_url`` fixture)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bastion.audit import AuditLog, EventInput, verify_inclusion
+from tests.audit.conftest import fill
+
+pytestmark = pytest.mark.postgres
+
+
+def test_append_query_prove_verify(pg_log: AuditLog, signing_key: Ed25519PrivateKey) -> None:
+    ids = fill(pg_log, 19)
+    pg_log.append_many([EventInput("bob", "train", "model:m", "success", {"rows": 10})] * 6)
+    assert [c.tree_size for c in pg_log.checkpoints()] == [8, 16, 24]
+    assert len(pg_log.query(principal="bob")) == 6
+    assert [e.seq for e in pg_log.query(limit=2)] == [23, 24]
+    proof = pg_log.prove(ids[3])
+    checkpoint = pg_log.checkpoint_at(proof.tree_size)
+    assert verify_inclusion(proof, pg_log.get(ids[3]), checkpoint, signing_key.public_key())
+    report = pg_log.verify()
+    assert report.ok and report.events_checked == 25
+
+
+def _execute(url: str, statement: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def test_tampering_is_named(pg_log: AuditLog, postgres_url: str, pg_prefix: str) -> None:
+    ids = fill(pg_log, 20)
+    _execute(postgres_url, f"UPDATE {pg_prefix}_events SET resource = 'x' WHERE seq = 11")
+    report = pg_log.verify()
+    assert not report.ok and report.first_bad_event_id == ids[11]
+
+    _execute(postgres_url, f"DELETE FROM {pg_prefix}_events WHERE seq >= 10")
+    _execute(postgres_url, f"DELETE FROM {pg_prefix}_checkpoints WHERE tree_size >= 10")
+    report = pg_log.verify()
+    assert not report.ok
+    assert "truncated" in (report.reason or "") and report.first_bad_event_id == ids[15]
