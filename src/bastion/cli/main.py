@@ -14,6 +14,7 @@ from bastion.cli import (
     audit_cmd,
     config_cmd,
     demo_cmd,
+    guard_cmd,
     keys_cmd,
     model_cmd,
     privacy_cmd,
@@ -31,6 +32,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(guard_cmd.app, name="guard")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(access_cmd.app, name="access")
 app.add_typer(audit_cmd.app, name="audit")

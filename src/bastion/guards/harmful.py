@@ -125,7 +125,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "sexual-minors",
         re.compile(
             r"\b(?:child|children|kid|kids|minor|minors|underage|preteen|"
-            r"\d{1,2}[- ]?(?:year[- ]?old|yo)|schoolgirl|schoolboy|Kind|Kinder|minderjährig\w*)\b[^.\n]{0,40}\b(?:sex|sexual|sexy|nude|naked|"
+            r"\d{1,2}[- ]?(?:year[- ]?old|yo)|schoolgirl|schoolboy|Kind|Kinder|minderjährig\w*)\b"
+            r"[^.\n]{0,40}\b(?:sex|sexual|sexy|nude|naked|"
             r"porn\w*|erotic|explicit|nackt|Sex)\b(?!\s+(?:education|ed\b|abuse\s+(?:prevention|awareness|"
             r"hotline|support)|offender\s+registry))",
             _I,
