@@ -60,8 +60,13 @@ class CsvChunks:
             raise ValidationError("the file is empty (expected a header row)", file=str(path))
         self._binary = path.open("rb")
         self._counter = CountingReader(self._binary)
+        # surrogateescape lets a bad byte reach the row it is in, so the error can name
+        # that line; every row is then checked with a strict re-encode.
         self._text = io.TextIOWrapper(
-            io.BufferedReader(self._counter), encoding="utf-8", errors="strict", newline=""
+            io.BufferedReader(self._counter),
+            encoding="utf-8",
+            errors="surrogateescape",
+            newline="",
         )
         csv.field_size_limit(MAX_FIELD_CHARS)
         self._reader = csv.reader(self._text, strict=True)
@@ -81,19 +86,29 @@ class CsvChunks:
 
     def _next_row(self) -> list[str] | None:
         try:
-            return next(self._reader)
+            row = next(self._reader)
         except StopIteration:
             return None
-        except UnicodeDecodeError as exc:
-            raise ValidationError(
-                f"not UTF-8 text ({exc.reason}) after line {self._reader.line_num}",
-                file=str(self.path),
-                line=self._reader.line_num + 1,
-            ) from None
         except csv.Error as exc:
             raise ValidationError(
                 f"malformed CSV: {exc}", file=str(self.path), line=self._reader.line_num
             ) from None
+        for index, cell in enumerate(row):
+            try:
+                cell.encode("utf-8")
+            except UnicodeEncodeError:
+                field = (
+                    self.header[index]
+                    if getattr(self, "header", None) and index < len(self.header)
+                    else None
+                )
+                raise ValidationError(
+                    "not UTF-8 text (re-encode the file as UTF-8)",
+                    file=str(self.path),
+                    line=self._reader.line_num,
+                    field=field,
+                ) from None
+        return row
 
     def __iter__(self) -> Iterator[list[list[str]]]:
         width = len(self.header)

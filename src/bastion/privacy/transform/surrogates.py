@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 import string
+import threading
 from collections.abc import Callable
-from functools import lru_cache
 
 from faker import Faker
 
@@ -23,9 +23,16 @@ from bastion.privacy.transform.generalize import SAFE_HARBOR_AGE_LIMIT, parse_ag
 Generator = Callable[[str, random.Random, Faker], str]
 
 
-@lru_cache(maxsize=1)
+_LOCAL = threading.local()
+
+
 def _faker() -> Faker:
-    return Faker("en_US")
+    """One Faker per thread: re-seeding a shared instance would race between threads."""
+    fake: Faker | None = getattr(_LOCAL, "faker", None)
+    if fake is None:
+        fake = Faker("en_US")
+        _LOCAL.faker = fake
+    return fake
 
 
 def shares_token(original: str, candidate: str) -> bool:
