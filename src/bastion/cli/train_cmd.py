@@ -43,7 +43,7 @@ def train_command(
         return
     table = Table(title="training run", show_header=False)
     table.add_column("field", style="cyan")
-    table.add_column("value")
+    table.add_column("value", overflow="fold")
     record = result.lineage
     table.add_row("run id", result.run_id)
     table.add_row("principal", record["principal"])

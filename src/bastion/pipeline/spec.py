@@ -131,6 +131,10 @@ def _transform(doc: Located, value: Any, path: Path_) -> TransformSpec:
         kind, raw = next(iter(value.items()))
         option = None
         params = dict[str, Any]()
+        if kind not in TRANSFORM_KINDS:
+            raise doc.error(
+                path, f"unknown transform {kind!r} (known: {', '.join(sorted(TRANSFORM_KINDS))})"
+            )
         if isinstance(raw, dict):
             params = raw
         elif isinstance(raw, str):

@@ -77,8 +77,11 @@ def load_located(path: Path) -> tuple[Located, bytes]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValidationError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from exc
-    loader = yaml.SafeLoader(text)
     out = Located(data=None, file=str(path))
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters up front
+        raise ValidationError(f"invalid YAML: {exc}".split("\n")[0], file=str(path)) from exc
     try:
         node = loader.get_single_node()
         if node is None:
