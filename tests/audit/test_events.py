@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bastion.audit.events import EventInput, canonical_json, event_hash, prepare
 from bastion.core.errors import ValidationError
-from bastion.core.timeutil import utcnow
+from bastion.core.timeutil import isoformat, utcnow
 
 json_values = st.recursive(
     st.none()
@@ -77,7 +77,7 @@ def test_bad_text_fields_are_refused_by_name(field: str, value: object) -> None:
     }
     fields[field] = value
     with pytest.raises(ValidationError) as caught:
-        prepare(EventInput(**fields), utcnow())
+        prepare(EventInput(**fields), isoformat(utcnow()))
     assert caught.value.field == field
 
 

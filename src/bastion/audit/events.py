@@ -151,24 +151,32 @@ def event_hash(
 
 
 def _check_json(value: Any, path: str) -> None:
-    if value is None or isinstance(value, bool | str | int):
+    """Refuse anything ``json.dumps`` would mangle or reject (exact types first: it's hot)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
         return
-    if isinstance(value, float):
+    if kind is float or isinstance(value, float):
         if not math.isfinite(value):
             raise ValidationError(f"{path} is not a finite number", field="details")
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise ValidationError(f"{path} has a non-string key {key!r}", field="details")
-            _check_json(item, f"{path}.{key}")
+            item_kind = type(item)
+            if item_kind is not str and item_kind is not int and item_kind is not bool:
+                _check_json(item, f"{path}.{key}")
         return
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
             _check_json(item, f"{path}[{index}]")
         return
+    if isinstance(value, str | int):  # subclasses such as enums: json would write them oddly
+        raise ValidationError(
+            f"{path} is a {kind.__name__}; pass a plain str or int", field="details"
+        )
     raise ValidationError(
-        f"{path} is a {type(value).__name__}, which is not JSON; pass ids, digests or counts",
+        f"{path} is a {kind.__name__}, which is not JSON; pass ids, digests or counts",
         field="details",
     )
 
@@ -212,16 +220,33 @@ class PreparedEvent:
     details_json: str
 
 
-def prepare(item: EventInput, now: datetime) -> PreparedEvent:
-    """Validate an input and stamp it with a fresh UUID and the UTC time."""
+def prepare(item: EventInput, time_text: str) -> PreparedEvent:
+    """Validate an input and stamp it with a fresh UUID and the (canonical UTC) time text."""
+    principal, action, resource, outcome = item.principal, item.action, item.resource, item.outcome
+    # One check over all four fields in the common case; name the field only on failure.
+    try:
+        joined = principal + action + resource + outcome
+    except TypeError:
+        joined = None
+    if (
+        joined is None
+        or _CONTROL.search(joined)
+        or not (principal and action and resource and outcome)
+        or len(principal) > MAX_LENGTHS["principal"]
+        or len(action) > MAX_LENGTHS["action"]
+        or len(resource) > MAX_LENGTHS["resource"]
+        or len(outcome) > MAX_LENGTHS["outcome"]
+    ):
+        for name in ("principal", "action", "resource", "outcome"):
+            check_text(name, getattr(item, name))
     return PreparedEvent(
-        id=str(uuid.uuid4()),
-        time_text=isoformat(now),
-        principal=check_text("principal", item.principal),
-        action=check_text("action", item.action),
-        resource=check_text("resource", item.resource),
-        outcome=check_text("outcome", item.outcome),
-        details_json=canonical_json(item.details),
+        str(uuid.uuid4()),
+        time_text,
+        principal,
+        action,
+        resource,
+        outcome,
+        canonical_json(item.details),
     )
 
 

@@ -91,6 +91,7 @@ class AuditLog:
         self.witness_path = witness_path
         self._tables = store.make_tables(table_prefix)
         self._engine = store.create_engine(url, busy_timeout_seconds=busy_timeout_seconds)
+        self._insert_sql = store.insert_sql(self._tables.events, self._engine.dialect.name)
         with store.translate_errors(url):
             store.ensure_schema(self._engine, self._tables, table_prefix)
 
@@ -126,10 +127,11 @@ class AuditLog:
         if not events:
             return []
         now = utcnow()
-        prepared = [prepare(item, now) for item in events]
+        time_text = isoformat(now)
+        prepared = [prepare(item, time_text) for item in events]
         with store.translate_errors(self._url):
             with store.write_transaction(self._engine, self.table_prefix) as conn:
-                stored = self._insert(conn, prepared)
+                stored = self._insert(conn, prepared, parse_iso(time_text))
                 checkpoints = self._due_checkpoints(conn, stored, force=False)
             if self.witness_path is not None:
                 append_witness(self.witness_path, checkpoints)
@@ -145,9 +147,11 @@ class AuditLog:
             return 0, GENESIS_HASH
         return int(row.seq) + 1, bytes(row.hash)
 
-    def _insert(self, conn: Connection, prepared: list[PreparedEvent]) -> list[AuditEvent]:
+    def _insert(
+        self, conn: Connection, prepared: list[PreparedEvent], when: datetime
+    ) -> list[AuditEvent]:
         seq, prev = self._head(conn)
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         stored: list[AuditEvent] = []
         for item in prepared:
             digest = event_hash(
@@ -161,36 +165,36 @@ class AuditLog:
                 prev,
             )
             rows.append(
-                {
-                    "seq": seq,
-                    "event_id": item.id,
-                    "ts": item.time_text,
-                    "principal": item.principal,
-                    "action": item.action,
-                    "resource": item.resource,
-                    "outcome": item.outcome,
-                    "details": item.details_json,
-                    "prev_hash": prev,
-                    "hash": digest,
-                }
+                (
+                    seq,
+                    item.id,
+                    item.time_text,
+                    item.principal,
+                    item.action,
+                    item.resource,
+                    item.outcome,
+                    item.details_json,
+                    prev,
+                    digest,
+                )
             )
             stored.append(
                 AuditEvent(
-                    seq=seq,
-                    id=item.id,
-                    time=parse_iso(item.time_text),
-                    principal=item.principal,
-                    action=item.action,
-                    resource=item.resource,
-                    outcome=item.outcome,
-                    details_json=item.details_json,
-                    prev_hash=prev.hex(),
-                    hash=digest.hex(),
+                    seq,
+                    item.id,
+                    when,
+                    item.principal,
+                    item.action,
+                    item.resource,
+                    item.outcome,
+                    item.details_json,
+                    prev.hex(),
+                    digest.hex(),
                 )
             )
             prev = digest
             seq += 1
-        conn.execute(self._tables.events.insert(), rows)
+        conn.exec_driver_sql(self._insert_sql, rows)
         return stored
 
     def _due_checkpoints(

@@ -74,6 +74,14 @@ def make_tables(prefix: str) -> Tables:
     return Tables(metadata, events, checkpoints)
 
 
+def insert_sql(table: sa.Table, dialect: str) -> str:
+    """Driver-level INSERT of one full row (positional), for fast executemany."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    columns = ", ".join(column.name for column in table.columns)
+    marks = ", ".join(mark for _ in table.columns)
+    return f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"  # noqa: S608 - validated names
+
+
 def lock_key(prefix: str) -> int:
     """A stable signed 64-bit advisory-lock key for one log."""
     digest = hashlib.sha256(f"bastion.audit:{prefix}".encode()).digest()

@@ -172,6 +172,7 @@ class _Scan:
         self.frontier = Frontier()
         self.checkpoints_checked = 0
         self.range_start: tuple[str, int] | None = None  # first event after the last good anchor
+        self.good_signatures: set[tuple[bytes, str]] = set()  # db row and witness often agree
 
     def scan(self, batch: Sequence[Any]) -> None:
         # Locals for speed: this loop is the verification throughput.
@@ -252,11 +253,22 @@ class _Scan:
             self.prev2 = prev2
             self.prev_id = prev_id
 
+    def _signature_ok(self, checkpoint: Checkpoint) -> bool:
+        if self.public_key is None:
+            return True
+        signed = (checkpoint.message(), checkpoint.signature)
+        if signed in self.good_signatures:
+            return True
+        if checkpoint.signature_valid(self.public_key):
+            self.good_signatures.add(signed)
+            return True
+        return False
+
     def _check_anchors(self, size: int, head_id: str, head_hash: bytes) -> None:
         root = self.frontier.root()
         for anchor in self.anchors[size]:
             checkpoint = anchor.checkpoint
-            if self.public_key is not None and not checkpoint.signature_valid(self.public_key):
+            if not self._signature_ok(checkpoint):
                 raise _TamperFoundError(
                     f"checkpoint at tree size {size} ({anchor.source}) has an invalid signature "
                     "or was signed with another key",
@@ -289,7 +301,7 @@ class _Scan:
         size = self.sizes[self.next_anchor_index]
         anchor = self.anchors[size][0]
         checkpoint = anchor.checkpoint
-        if self.public_key is not None and not checkpoint.signature_valid(self.public_key):
+        if not self._signature_ok(checkpoint):
             raise _TamperFoundError(
                 f"checkpoint at tree size {size} ({anchor.source}) has an invalid signature "
                 "or was signed with another key",
