@@ -12,7 +12,9 @@ from bastion.cli.context import console, settings_from
 from bastion.core.errors import ValidationError
 from bastion.core.timeutil import isoformat, parse_iso, utcnow
 
-app = typer.Typer(help="AI risk assessment as code: threats, register, frameworks, reports.", no_args_is_help=True)
+app = typer.Typer(
+    help="AI risk assessment as code: threats, register, frameworks, reports.", no_args_is_help=True
+)
 atlas_app = typer.Typer(help="MITRE ATLAS catalogue.", no_args_is_help=True)
 app.add_typer(atlas_app, name="atlas")
 
@@ -32,9 +34,17 @@ def _as_of(value: str | None) -> str | None:
 def assess_command(
     system: Path = typer.Argument(..., help="System model YAML."),
     out: Path = typer.Option(..., "--out", "-o", help="Directory for the reports."),
-    register: Path | None = typer.Option(None, "--register", help="Register to merge edits from (default OUT/register.json)."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Time recorded for evidence checks (ISO-8601 UTC); omit to leave it out."),
-    fail_on: str | None = typer.Option(None, "--fail-on", help="Exit 1 if any residual risk is at or above this band."),
+    register: Path | None = typer.Option(
+        None, "--register", help="Register to merge edits from (default OUT/register.json)."
+    ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Time recorded for evidence checks (ISO-8601 UTC); omit to leave it out.",
+    ),
+    fail_on: str | None = typer.Option(
+        None, "--fail-on", help="Exit 1 if any residual risk is at or above this band."
+    ),
 ) -> None:
     """Assess SYSTEM and write report.md/html, register.json/csv, DFD, heat maps and plans."""
     from bastion.risk import assess, write_reports
@@ -52,7 +62,9 @@ def assess_command(
         + f"; EU AI Act tier: {result.tier['tier']}"
     )
     console.print(f"wrote {len(written)} files to {out}")
-    if fail_on is not None and any(_BANDS.index(e["residual_band"]) >= _BANDS.index(fail_on) for e in result.active):
+    if fail_on is not None and any(
+        _BANDS.index(e["residual_band"]) >= _BANDS.index(fail_on) for e in result.active
+    ):
         raise typer.Exit(1)
 
 
@@ -87,9 +99,15 @@ def diff_command(
         table.add_column(column)
     for kind in ("added", "removed", "vanished", "reappeared"):
         for item in result[kind]:
-            table.add_row(kind, item["id"], f"{item['title']} on {item['target']} (residual {item['residual_score']})")
+            table.add_row(
+                kind,
+                item["id"],
+                f"{item['title']} on {item['target']} (residual {item['residual_score']})",
+            )
     for change in result["changed"]:
-        table.add_row("changed", change["id"], f"{change['field']}: {change['old']} → {change['new']}")
+        table.add_row(
+            "changed", change["id"], f"{change['field']}: {change['old']} → {change['new']}"
+        )
     console.print(table)
     total = result["total_residual"]
     console.print(f"total residual score {total['old']} → {total['new']}")
@@ -101,15 +119,19 @@ def signoff_command(
     register: Path = typer.Argument(..., help="Register file (register.json)."),
     role: str = typer.Option(..., "--role", help="Signing role, e.g. legal, security-officer."),
     by: str = typer.Option(..., "--by", help="Name of the person signing."),
-    threat: str | None = typer.Option(None, "--threat", help="Sign one threat (e.g. an accepted risk) instead of the register."),
+    threat: str | None = typer.Option(
+        None, "--threat", help="Sign one threat (e.g. an accepted risk) instead of the register."
+    ),
     note: str = typer.Option("", "--note", help="Short note stored with the sign-off."),
 ) -> None:
     """Record a sign-off by role in the register and the audit log."""
     from bastion.audit import open_audit_log
     from bastion.risk import signoff
 
-    sink = open_audit_log(settings_from(ctx))
-    record = signoff(register, role=role, by=by, at=isoformat(utcnow()), sink=sink, threat=threat, note=note)
+    with open_audit_log(settings_from(ctx)) as sink:
+        record = signoff(
+            register, role=role, by=by, at=isoformat(utcnow()), sink=sink, threat=threat, note=note
+        )
     console.print(f"signed off by {record['by']} as {record['role']} (recorded in the audit log)")
 
 
@@ -144,7 +166,9 @@ def rules_command() -> None:
 @atlas_app.command("import")
 def atlas_import_command(
     source: Path = typer.Argument(..., help="Official ATLAS.yaml."),
-    to: Path | None = typer.Option(None, "--to", help="Catalogue file to write (default: the packaged catalogue)."),
+    to: Path | None = typer.Option(
+        None, "--to", help="Catalogue file to write (default: the packaged catalogue)."
+    ),
 ) -> None:
     """Import ATLAS tactics, techniques and mitigations (ids, titles, our own summaries)."""
     from bastion.risk.atlas import import_atlas, shipped_catalogue_path, write_catalogue
@@ -154,5 +178,6 @@ def atlas_import_command(
     write_catalogue(document, target)
     console.print(
         f"ATLAS {document['source']['version']}: {len(document['tactics'])} tactics, "
-        f"{len(document['techniques'])} techniques, {len(document['mitigations'])} mitigations → {target}"
+        f"{len(document['techniques'])} techniques, "
+        f"{len(document['mitigations'])} mitigations → {target}"
     )

@@ -13,7 +13,12 @@ from bastion.risk.evidence import ControlEvidence, gather_evidence
 from bastion.risk.model import SystemModel, load_system
 from bastion.risk.register import merge, read_register
 
-DEFAULT_OWNERS = {"stride": "security-officer", "linddun": "privacy-officer", "ml": "ml-lead", "llm": "ml-lead"}
+DEFAULT_OWNERS = {
+    "stride": "security-officer",
+    "linddun": "privacy-officer",
+    "ml": "ml-lead",
+    "llm": "ml-lead",
+}
 
 
 @dataclass
@@ -52,7 +57,11 @@ def assess(
     catalogue = catalogue or default_catalogue()
     model = load_system(system, controls=catalogue.controls, atlas=catalogue.atlas)
     tier = eu_ai_act_tier(model)
-    previous = read_register(previous_register) if previous_register and previous_register.is_file() else None
+    previous = (
+        read_register(previous_register)
+        if previous_register and previous_register.is_file()
+        else None
+    )
     evidence = gather_evidence(model, as_of)
     threats = find_threats(model, catalogue, evidence)
     owners = {**DEFAULT_OWNERS, **model.owners}

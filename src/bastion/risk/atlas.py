@@ -53,7 +53,9 @@ class AtlasCatalogue:
         return sorted((e for e in self.entries.values() if e.kind == kind), key=lambda e: e.id)
 
 
-def _summary_for_technique(raw: dict[str, Any], tactic_titles: dict[str, str], titles: dict[str, str]) -> str:
+def _summary_for_technique(
+    raw: dict[str, Any], tactic_titles: dict[str, str], titles: dict[str, str]
+) -> str:
     parent = raw.get("subtechnique-of")
     if parent:
         return f"A variant of {parent} ({titles.get(parent, 'unknown')})."
@@ -66,7 +68,9 @@ def import_atlas(source: Path) -> dict[str, Any]:
     try:
         document = yaml.safe_load(source.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ValidationError(f"cannot read ATLAS data ({exc.strerror})", file=str(source)) from None
+        raise ValidationError(
+            f"cannot read ATLAS data ({exc.strerror})", file=str(source)
+        ) from None
     except yaml.YAMLError as exc:
         raise ValidationError(f"invalid YAML: {exc}", file=str(source)) from None
     if not isinstance(document, dict) or not isinstance(document.get("matrices"), list):
@@ -139,7 +143,11 @@ def shipped_catalogue_path() -> Path:
 def catalogue_from_document(document: dict[str, Any]) -> AtlasCatalogue:
     """Build the in-memory catalogue from a catalogue document."""
     entries: dict[str, AtlasEntry] = {}
-    for kind, key in (("tactic", "tactics"), ("technique", "techniques"), ("mitigation", "mitigations")):
+    for kind, key in (
+        ("tactic", "tactics"),
+        ("technique", "techniques"),
+        ("mitigation", "mitigations"),
+    ):
         for raw in document.get(key, []):
             entries[raw["id"]] = AtlasEntry(
                 id=raw["id"],
@@ -150,11 +158,15 @@ def catalogue_from_document(document: dict[str, Any]) -> AtlasCatalogue:
                 parent=raw.get("parent"),
                 techniques=tuple(raw.get("techniques", [])),
             )
-    return AtlasCatalogue(version=str(document.get("source", {}).get("version", "")), entries=entries)
+    return AtlasCatalogue(
+        version=str(document.get("source", {}).get("version", "")), entries=entries
+    )
 
 
 @lru_cache(maxsize=1)
 def load_atlas() -> AtlasCatalogue:
     """The shipped catalogue (no network, no shared data needed at run time)."""
-    text = (resources.files("bastion.risk") / "data" / CATALOGUE_RESOURCE).read_text(encoding="utf-8")
+    text = (resources.files("bastion.risk") / "data" / CATALOGUE_RESOURCE).read_text(
+        encoding="utf-8"
+    )
     return catalogue_from_document(json.loads(text))

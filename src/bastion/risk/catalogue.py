@@ -19,16 +19,40 @@ from bastion.risk.conditions import Condition, compile_condition
 from bastion.risk.yamlsrc import LocatedDict, load_file, load_text, where
 
 ELEMENT_FIELDS = frozenset(
-    {"type", "id", "data", "trained_on", "boundary", "boundary_trust", "exposed", "ingests_cross_boundary",
-     "inbound_untrusted_content", "controls"}
+    {
+        "type",
+        "id",
+        "data",
+        "trained_on",
+        "boundary",
+        "boundary_trust",
+        "exposed",
+        "ingests_cross_boundary",
+        "inbound_untrusted_content",
+        "controls",
+    }
 )
-FLOW_FIELDS = frozenset({"data", "protocol", "authentication", "encrypted", "crosses_boundary", "controls"})
+FLOW_FIELDS = frozenset(
+    {"data", "protocol", "authentication", "encrypted", "crosses_boundary", "controls"}
+)
 CATEGORIES = ("stride", "linddun", "ml", "llm")
-STRIDE = {"S": "Spoofing", "T": "Tampering", "R": "Repudiation", "I": "Information disclosure",
-          "D": "Denial of service", "E": "Elevation of privilege"}
-LINDDUN = {"linking": "Linking", "identifying": "Identifying", "non-repudiation": "Non-repudiation",
-           "detecting": "Detecting", "data-disclosure": "Data disclosure",
-           "unawareness": "Unawareness & unintervenability", "non-compliance": "Non-compliance"}
+STRIDE = {
+    "S": "Spoofing",
+    "T": "Tampering",
+    "R": "Repudiation",
+    "I": "Information disclosure",
+    "D": "Denial of service",
+    "E": "Elevation of privilege",
+}
+LINDDUN = {
+    "linking": "Linking",
+    "identifying": "Identifying",
+    "non-repudiation": "Non-repudiation",
+    "detecting": "Detecting",
+    "data-disclosure": "Data disclosure",
+    "unawareness": "Unawareness & unintervenability",
+    "non-compliance": "Non-compliance",
+}
 
 
 def element_field(name: str) -> bool:
@@ -42,7 +66,7 @@ def flow_field(name: str) -> bool:
         return True
     for prefix in ("source.", "target."):
         if name.startswith(prefix):
-            return element_field(name[len(prefix):])
+            return element_field(name[len(prefix) :])
     return False
 
 
@@ -135,14 +159,20 @@ class Catalogue:
 def _score(node: LocatedDict, key: str, ctx: str) -> int:
     value = node.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
-        raise ValidationError(f"'{key}' must be an integer from 1 to 5, got {value!r}", field=f"{ctx}.{key}", **where(node, key))
+        raise ValidationError(
+            f"'{key}' must be an integer from 1 to 5, got {value!r}",
+            field=f"{ctx}.{key}",
+            **where(node, key),
+        )
     return value
 
 
 def _strings(node: LocatedDict, key: str, ctx: str) -> tuple[str, ...]:
     value = node.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationError(f"'{key}' must be a list of strings", field=f"{ctx}.{key}", **where(node, key))
+        raise ValidationError(
+            f"'{key}' must be a list of strings", field=f"{ctx}.{key}", **where(node, key)
+        )
     return tuple(value)
 
 
@@ -155,25 +185,50 @@ def _require(node: LocatedDict, key: str, ctx: str) -> Any:
 def _parse_rule(node: Any, ctx: str, catalogue_ids: dict[str, Any]) -> Rule:
     if not isinstance(node, LocatedDict):
         raise ValidationError("a rule must be a mapping", field=ctx, **where(node))
-    allowed = {"id", "title", "scope", "category", "when", "likelihood", "impact", "rationale", "adjust",
-               "mitigations", "suppressed_by", "stride", "linddun", "atlas", "owasp_llm", "owasp_ml", "playbook"}
+    allowed = {
+        "id",
+        "title",
+        "scope",
+        "category",
+        "when",
+        "likelihood",
+        "impact",
+        "rationale",
+        "adjust",
+        "mitigations",
+        "suppressed_by",
+        "stride",
+        "linddun",
+        "atlas",
+        "owasp_llm",
+        "owasp_ml",
+        "playbook",
+    }
     for key in node:
         if key not in allowed:
-            raise ValidationError(f"unknown rule key {key!r}", field=f"{ctx}.{key}", **where(node, key))
+            raise ValidationError(
+                f"unknown rule key {key!r}", field=f"{ctx}.{key}", **where(node, key)
+            )
     rule_id = str(_require(node, "id", ctx))
     ctx = f"rules[{rule_id}]"
     scope = _require(node, "scope", ctx)
     if scope not in ("element", "flow"):
-        raise ValidationError("'scope' must be element or flow", field=f"{ctx}.scope", **where(node, "scope"))
+        raise ValidationError(
+            "'scope' must be element or flow", field=f"{ctx}.scope", **where(node, "scope")
+        )
     allowed_field = element_field if scope == "element" else flow_field
     category = _require(node, "category", ctx)
     if category not in CATEGORIES:
-        raise ValidationError(f"unknown category {category!r}", field=f"{ctx}.category", **where(node, "category"))
+        raise ValidationError(
+            f"unknown category {category!r}", field=f"{ctx}.category", **where(node, "category")
+        )
     adjustments = []
     for index, raw in enumerate(node.get("adjust", []) or []):
         actx = f"{ctx}.adjust[{index}]"
         if not isinstance(raw, LocatedDict):
-            raise ValidationError("an adjustment must be a mapping", field=actx, **where(node, "adjust"))
+            raise ValidationError(
+                "an adjustment must be a mapping", field=actx, **where(node, "adjust")
+            )
         adjustments.append(
             Adjustment(
                 when=compile_condition(_require(raw, "when", actx), allowed_field, f"{actx}.when"),
@@ -217,7 +272,9 @@ def _parse_rule(node: Any, ctx: str, catalogue_ids: dict[str, Any]) -> Rule:
         for value in values:
             if value not in known:
                 label = "ATLAS id" if key == "atlas" else f"{key} id"
-                raise ValidationError(f"unknown {label} {value!r}", field=f"{ctx}.{key}", **where(node, key))
+                raise ValidationError(
+                    f"unknown {label} {value!r}", field=f"{ctx}.{key}", **where(node, key)
+                )
     return rule
 
 
@@ -250,13 +307,27 @@ def parse_controls(document: Any, frameworks: dict[str, Framework]) -> dict[str,
         maps: dict[str, tuple[str, ...]] = {}
         for fid, ids in (raw.get("maps") or {}).items():
             if fid not in frameworks:
-                raise ValidationError(f"unknown framework {fid!r}", field=f"controls[{cid}].maps", **where(raw, "maps"))
+                raise ValidationError(
+                    f"unknown framework {fid!r}",
+                    field=f"controls[{cid}].maps",
+                    **where(raw, "maps"),
+                )
             known = {r.id for r in frameworks[fid].requirements}
             for rid in ids:
                 if rid not in known:
-                    raise ValidationError(f"unknown {fid} requirement {rid!r}", field=f"controls[{cid}].maps.{fid}", **where(raw, "maps"))
+                    raise ValidationError(
+                        f"unknown {fid} requirement {rid!r}",
+                        field=f"controls[{cid}].maps.{fid}",
+                        **where(raw, "maps"),
+                    )
             maps[fid] = tuple(ids)
-        result[cid] = Control(cid, str(raw["title"]), int(reduces.get("likelihood", 0)), int(reduces.get("impact", 0)), maps)
+        result[cid] = Control(
+            cid,
+            str(raw["title"]),
+            int(reduces.get("likelihood", 0)),
+            int(reduces.get("impact", 0)),
+            maps,
+        )
     return result
 
 
@@ -270,7 +341,11 @@ def load_rules_from(paths: list[tuple[str, str]], ids: dict[str, Any]) -> tuple[
         for index, raw in enumerate(document["rules"]):
             rule = _parse_rule(raw, f"rules[{index}]", ids)
             if rule.id in rules:
-                raise ValidationError(f"duplicate rule id {rule.id!r}", field=f"rules[{rule.id}].id", **where(raw, "id"))
+                raise ValidationError(
+                    f"duplicate rule id {rule.id!r}",
+                    field=f"rules[{rule.id}].id",
+                    **where(raw, "id"),
+                )
             rules[rule.id] = rule
     return tuple(rules[k] for k in sorted(rules))
 
@@ -281,8 +356,14 @@ def build_catalogue(extra_rule_files: tuple[Path, ...] = ()) -> Catalogue:
     frameworks = parse_frameworks(load_text(*_data_file("frameworks.yaml")), atlas)
     controls = parse_controls(load_text(*_data_file("controls.yaml")), frameworks)
     playbooks = {
-        str(p["id"]): Playbook(str(p["id"]), str(p["title"]), tuple(p["watch"]), str(p["threshold"]),
-                               tuple(p["page"]), tuple(p["first_steps"]))
+        str(p["id"]): Playbook(
+            str(p["id"]),
+            str(p["title"]),
+            tuple(p["watch"]),
+            str(p["threshold"]),
+            tuple(p["page"]),
+            tuple(p["first_steps"]),
+        )
         for p in load_text(*_data_file("playbooks.yaml"))["playbooks"]
     }
     ids: dict[str, Any] = {

@@ -61,7 +61,7 @@ class Condition:
         if actual is _MISSING or actual is None:
             return False, []
         if self.op == "in":
-            ok = actual in self.value
+            ok = _hashable(actual) and actual in self.value
             return ok, [f"{self.field} = {actual}"] if ok else []
         if self.op == "equals":
             ok = actual == self.value
@@ -69,8 +69,8 @@ class Condition:
         if self.op == "is":
             ok = bool(actual) is self.value
             return ok, [f"{self.field} is {str(self.value).lower()}"] if ok else []
-        members = set(actual) if isinstance(actual, list | tuple | set | frozenset) else {actual}
-        shared = sorted(str(m) for m in members if m in self.value)
+        members = list(actual) if isinstance(actual, list | tuple | set | frozenset) else [actual]
+        shared = sorted({str(m) for m in members if _hashable(m) and m in self.value})
         return bool(shared), [f"{self.field} includes {', '.join(shared)}"] if shared else []
 
     def describe(self) -> str:
@@ -86,6 +86,11 @@ class Condition:
 MISSING = _MISSING
 
 
+def _hashable(value: Any) -> bool:
+    """Property values may be lists or mappings; only scalars can equal a listed value."""
+    return not isinstance(value, list | dict | set)
+
+
 def compile_condition(raw: Any, allowed_field: Callable[[str], bool], context: str) -> Condition:
     """Validate and compile a condition mapping; errors name file, line and field."""
     if not isinstance(raw, Mapping):
@@ -93,26 +98,37 @@ def compile_condition(raw: Any, allowed_field: Callable[[str], bool], context: s
     keys = set(raw)
     if keys & {"all", "any"}:
         if len(keys) != 1:
-            raise ValidationError(f"'all'/'any' must stand alone, got {sorted(keys)}", field=context, **where(raw))
+            raise ValidationError(
+                f"'all'/'any' must stand alone, got {sorted(keys)}", field=context, **where(raw)
+            )
         op = next(iter(keys))
         items = raw[op]
         if not isinstance(items, Sequence) or isinstance(items, str) or not items:
-            raise ValidationError(f"'{op}' needs a non-empty list", field=f"{context}.{op}", **where(raw, op))
-        children = tuple(compile_condition(item, allowed_field, f"{context}.{op}") for item in items)
+            raise ValidationError(
+                f"'{op}' needs a non-empty list", field=f"{context}.{op}", **where(raw, op)
+            )
+        children = tuple(
+            compile_condition(item, allowed_field, f"{context}.{op}") for item in items
+        )
         return Condition(op=op, children=children)
     if "not" in keys:
         if len(keys) != 1:
             raise ValidationError("'not' must stand alone", field=context, **where(raw))
-        return Condition(op="not", children=(compile_condition(raw["not"], allowed_field, f"{context}.not"),))
+        return Condition(
+            op="not", children=(compile_condition(raw["not"], allowed_field, f"{context}.not"),)
+        )
     if "field" not in keys:
         raise ValidationError(
-            f"unknown condition keys {sorted(keys)}; use all/any/not or field + one of {list(LEAF_OPS)}",
+            f"unknown condition keys {sorted(keys)}; "
+            f"use all/any/not or field + one of {list(LEAF_OPS)}",
             field=context,
             **where(raw),
         )
     name = raw["field"]
     if not isinstance(name, str) or not allowed_field(name):
-        raise ValidationError(f"unknown condition field {name!r}", field=f"{context}.field", **where(raw, "field"))
+        raise ValidationError(
+            f"unknown condition field {name!r}", field=f"{context}.field", **where(raw, "field")
+        )
     ops = keys - {"field"}
     if len(ops) != 1 or next(iter(ops)) not in LEAF_OPS:
         raise ValidationError(
@@ -127,5 +143,7 @@ def compile_condition(raw: Any, allowed_field: Callable[[str], bool], context: s
             raise ValidationError(f"'{op}' needs a list", field=f"{context}.{op}", **where(raw, op))
         value = frozenset(value)
     elif op in ("is", "exists") and not isinstance(value, bool):
-        raise ValidationError(f"'{op}' needs true or false", field=f"{context}.{op}", **where(raw, op))
+        raise ValidationError(
+            f"'{op}' needs true or false", field=f"{context}.{op}", **where(raw, op)
+        )
     return Condition(op=op, field=name, value=value)

@@ -7,7 +7,16 @@ from typing import Any
 
 from bastion.risk.register import read_register
 
-TRACKED = ("likelihood", "impact", "inherent_score", "residual_score", "residual_band", "owner", "status", "due")
+TRACKED = (
+    "likelihood",
+    "impact",
+    "inherent_score",
+    "residual_score",
+    "residual_band",
+    "owner",
+    "status",
+    "due",
+)
 
 
 def register_path(path: Path) -> Path:
@@ -21,19 +30,43 @@ def diff_registers(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     after = {e["id"]: e for e in new["entries"]}
     added = sorted(i for i in after if i not in before and after[i]["state"] == "active")
     removed = sorted(i for i in before if i not in after)
-    vanished = sorted(i for i in after if after[i]["state"] == "vanished" and before.get(i, {}).get("state") != "vanished")
-    reappeared = sorted(i for i in after if after[i]["state"] == "active" and before.get(i, {}).get("state") == "vanished")
+    vanished = sorted(
+        i
+        for i in after
+        if after[i]["state"] == "vanished" and before.get(i, {}).get("state") != "vanished"
+    )
+    reappeared = sorted(
+        i
+        for i in after
+        if after[i]["state"] == "active" and before.get(i, {}).get("state") == "vanished"
+    )
     changed = []
     for tid in sorted(set(before) & set(after)):
         for key in TRACKED:
             if before[tid].get(key) != after[tid].get(key):
-                changed.append({"id": tid, "field": key, "old": before[tid].get(key), "new": after[tid].get(key)})
+                changed.append(
+                    {
+                        "id": tid,
+                        "field": key,
+                        "old": before[tid].get(key),
+                        "new": after[tid].get(key),
+                    }
+                )
 
     def brief(entries: dict[str, dict[str, Any]], ids: list[str]) -> list[dict[str, Any]]:
-        return [{"id": i, "title": entries[i]["title"], "target": entries[i]["target"],
-                 "residual_score": entries[i].get("residual_score")} for i in ids]
+        return [
+            {
+                "id": i,
+                "title": entries[i]["title"],
+                "target": entries[i]["target"],
+                "residual_score": entries[i].get("residual_score"),
+            }
+            for i in ids
+        ]
 
-    residual_before = sum(int(e["residual_score"]) for e in before.values() if e["state"] == "active")
+    residual_before = sum(
+        int(e["residual_score"]) for e in before.values() if e["state"] == "active"
+    )
     residual_after = sum(int(e["residual_score"]) for e in after.values() if e["state"] == "active")
     return {
         "added": brief(after, added),

@@ -71,7 +71,9 @@ class _Views:
         self.element_facts = {eid: self._element_facts(e) for eid, e in model.elements.items()}
 
     def crosses(self, flow: Flow) -> bool:
-        return self.model.elements[flow.source].boundary != self.model.elements[flow.target].boundary
+        return (
+            self.model.elements[flow.source].boundary != self.model.elements[flow.target].boundary
+        )
 
     def _fed_from_outside(self) -> set[str]:
         queue = deque(f.target for f in self.model.flows.values() if self.crosses(f))
@@ -111,9 +113,11 @@ class _Views:
         }
 
     def element_controls(self, element: Element) -> frozenset[str]:
-        """Claimed controls: the element's, system-wide ones, and intrinsic ones of models it serves."""
+        """Claimed controls: the element's, system-wide ones, those claimed on flows into it
+        (e.g. a guard in front of an LLM) and intrinsic ones of models it serves."""
         inherited: set[str] = set()
         for flow in self.inbound[element.id]:
+            inherited |= flow.controls
             source = self.model.elements[flow.source]
             if source.type == "model":
                 inherited |= source.controls & MODEL_INTRINSIC_CONTROLS
@@ -163,7 +167,9 @@ class _Views:
         return resolve
 
 
-def _control_state(control: str, claimed: frozenset[str], evidence: dict[str, ControlEvidence]) -> str:
+def _control_state(
+    control: str, claimed: frozenset[str], evidence: dict[str, ControlEvidence]
+) -> str:
     if control not in claimed:
         return "not-claimed"
     record = evidence.get(control)
@@ -179,10 +185,27 @@ def find_threats(
     views = _Views(model)
     targets: list[tuple[str, str, str, Callable[[str], Any], frozenset[str], tuple[Any, ...]]] = []
     for element in model.elements.values():
-        targets.append(("element", element.id, element.name, views.element_resolver(element),
-                        views.element_controls(element), element.assumptions))
+        targets.append(
+            (
+                "element",
+                element.id,
+                element.name,
+                views.element_resolver(element),
+                views.element_controls(element),
+                element.assumptions,
+            )
+        )
     for flow in model.flows.values():
-        targets.append(("flow", flow.id, flow.name, views.flow_resolver(flow), views.flow_controls(flow), flow.assumptions))
+        targets.append(
+            (
+                "flow",
+                flow.id,
+                flow.name,
+                views.flow_resolver(flow),
+                views.flow_controls(flow),
+                flow.assumptions,
+            )
+        )
     rules_by_scope = {
         scope: [r for r in catalogue.rules if r.scope == scope] for scope in ("element", "flow")
     }
@@ -205,20 +228,26 @@ def find_threats(
                     if adjustment.impact:
                         deltas.append(f"impact {adjustment.impact:+d}")
                     notes.append(f"{adjustment.because} ({', '.join(deltas)})")
-            rationale = rule.rationale + ("" if not notes else " Adjusted: " + "; ".join(notes) + ".")
+            rationale = rule.rationale + (
+                "" if not notes else " Adjusted: " + "; ".join(notes) + "."
+            )
             mitigations = tuple(
                 MitigationState(c, _control_state(c, claimed, evidence)) for c in rule.mitigations
             )
             suppressed = None
             for assumption in assumptions:
-                if assumption.rule == rule.id or (assumption.atlas and assumption.atlas in rule.atlas):
+                if assumption.rule == rule.id or (
+                    assumption.atlas and assumption.atlas in rule.atlas
+                ):
                     suppressed = f"assumption: {assumption.reason}"
                     break
             if suppressed is None:
                 for control in rule.suppressed_by:
                     if _control_state(control, claimed, evidence) == "effective":
                         suppressed = f"control {control} is claimed" + (
-                            " and verified" if control in evidence and evidence[control].declared_check else ""
+                            " and verified"
+                            if control in evidence and evidence[control].declared_check
+                            else ""
                         )
                         break
             threats.append(

@@ -15,7 +15,9 @@ from typing import Any
 from bastion.core.errors import BastionError, IntegrityError
 from bastion.risk.model import EvidenceCheck, SystemModel
 
-MODEL_SUFFIXES = frozenset({".skops", ".safetensors", ".onnx", ".pt", ".pth", ".pkl", ".joblib", ".bin", ".gguf", ".h5"})
+MODEL_SUFFIXES = frozenset(
+    {".skops", ".safetensors", ".onnx", ".pt", ".pth", ".pkl", ".joblib", ".bin", ".gguf", ".h5"}
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ class ControlEvidence:
     @property
     def effective(self) -> bool:
         """Reduces risk: verified, or claimed with no check declared."""
-        return self.status == "verified" or (self.status == "unverified" and not self.declared_check)
+        return self.status == "verified" or (
+            self.status == "unverified" and not self.declared_check
+        )
 
 
 def _settings(config: Path | None) -> Any:
@@ -93,7 +97,11 @@ def check_models_signed(path: Path, config: Path | None) -> tuple[str, str]:
         except BastionError as exc:
             failures.append(f"{model.name}: {exc.message.split(': ', 1)[-1]}")
     if failures:
-        return "failing", f"{len(failures)} of {len(models)} models fail verification: " + "; ".join(failures[:3])
+        return (
+            "failing",
+            f"{len(failures)} of {len(models)} models fail verification: "
+            + "; ".join(failures[:3]),
+        )
     return "verified", f"{len(models)} models signed by a trusted key"
 
 
@@ -130,7 +138,8 @@ def check_audit_log(config: Path | None) -> tuple[str, str]:
     except ImportError:
         return "unverified", "bastion.audit is not available in this installation"
     try:
-        report = open_audit_log(_settings(config)).verify()
+        with open_audit_log(_settings(config)) as log:
+            report = log.verify()
     except IntegrityError as exc:
         return "failing", f"audit log does not verify: {exc}"
     except BastionError as exc:

@@ -44,7 +44,16 @@ ENCRYPTED_PROTOCOLS = frozenset(
     {"https", "tls", "mtls", "grpcs", "sftp", "ssh", "wss", "postgresql+tls", "s3+tls", "local"}
 )
 PLAINTEXT_PROTOCOLS = frozenset({"http", "ftp", "grpc", "ws", "tcp", "smtp", "postgresql", "nfs"})
-AUTH_METHODS = ("none", "api_key", "oauth2", "mtls", "password", "service_account", "session", "local")
+AUTH_METHODS = (
+    "none",
+    "api_key",
+    "oauth2",
+    "mtls",
+    "password",
+    "service_account",
+    "session",
+    "local",
+)
 CHECK_KINDS = ("audit_log_verifies", "gateway_config", "models_signed", "dataset_pseudonymizes")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _TOP_KEYS = {"system", "include", "boundaries", "elements", "flows", "evidence"}
@@ -146,7 +155,9 @@ class SystemModel:
         return frozenset(claimed)
 
 
-def _str(node: LocatedDict, key: str, context: str, *, required: bool = True, default: str = "") -> str:
+def _str(
+    node: LocatedDict, key: str, context: str, *, required: bool = True, default: str = ""
+) -> str:
     value = node.get(key)
     if value is None:
         if required:
@@ -161,7 +172,9 @@ def _id(node: LocatedDict, context: str) -> str:
     value = _str(node, "id", context)
     if not _ID.match(value):
         raise ValidationError(
-            f"invalid id {value!r} (letters, digits, . _ : -)", field=f"{context}.id", **where(node, "id")
+            f"invalid id {value!r} (letters, digits, . _ : -)",
+            field=f"{context}.id",
+            **where(node, "id"),
         )
     return value
 
@@ -171,7 +184,9 @@ def _list(node: LocatedDict, key: str, context: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise ValidationError(f"'{key}' must be a list", field=f"{context}.{key}", **where(node, key))
+        raise ValidationError(
+            f"'{key}' must be a list", field=f"{context}.{key}", **where(node, key)
+        )
     return value
 
 
@@ -224,13 +239,17 @@ def _assumptions(node: LocatedDict, context: str, atlas: AtlasCatalogue) -> tupl
         _check_keys(item, ("rule", "atlas", "reason"), ctx)
         reason = _str(item, "reason", ctx).strip()
         if not reason:
-            raise ValidationError("an assumption needs a reason", field=f"{ctx}.reason", **where(item, "reason"))
+            raise ValidationError(
+                "an assumption needs a reason", field=f"{ctx}.reason", **where(item, "reason")
+            )
         rule = item.get("rule")
         technique = item.get("atlas")
         if (rule is None) == (technique is None):
             raise ValidationError("name exactly one of 'rule' or 'atlas'", field=ctx, **where(item))
         if technique is not None and technique not in atlas:
-            raise ValidationError(f"unknown ATLAS id {technique!r}", field=f"{ctx}.atlas", **where(item, "atlas"))
+            raise ValidationError(
+                f"unknown ATLAS id {technique!r}", field=f"{ctx}.atlas", **where(item, "atlas")
+            )
         result.append(Assumption(reason=reason, rule=rule, atlas=technique))
     return tuple(result)
 
@@ -240,7 +259,11 @@ def _properties(node: LocatedDict, context: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationError("'properties' must be a mapping", field=f"{context}.properties", **where(node, "properties"))
+        raise ValidationError(
+            "'properties' must be a mapping",
+            field=f"{context}.properties",
+            **where(node, "properties"),
+        )
     return dict(value)
 
 
@@ -250,18 +273,32 @@ class _Collector:
     def __init__(self) -> None:
         self.files: list[Path] = []
         self.system: LocatedDict | None = None
-        self.sections: dict[str, list[Any]] = {"boundaries": [], "elements": [], "flows": [], "evidence": []}
+        self.sections: dict[str, list[Any]] = {
+            "boundaries": [],
+            "elements": [],
+            "flows": [],
+            "evidence": [],
+        }
 
-    def read(self, path: Path, stack: tuple[Path, ...], include_site: tuple[str, int] | None) -> None:
+    def read(
+        self, path: Path, stack: tuple[Path, ...], include_site: tuple[str, int] | None
+    ) -> None:
         resolved = path.resolve()
         if resolved in stack:
             chain = " -> ".join(p.name for p in (*stack, resolved))
             file, line = include_site or (str(path), 0)
-            raise ValidationError(f"include cycle: {chain}", file=file, line=line or None, field="include")
+            raise ValidationError(
+                f"include cycle: {chain}", file=file, line=line or None, field="include"
+            )
         if not path.is_file():
             if include_site is None:
                 raise ValidationError("system model file not found", file=str(path))
-            raise ValidationError(f"included file not found: {path}", file=include_site[0], line=include_site[1] or None, field="include")
+            raise ValidationError(
+                f"included file not found: {path}",
+                file=include_site[0],
+                line=include_site[1] or None,
+                field="include",
+            )
         document = load_file(path)
         if document is None:
             document = LocatedDict()
@@ -271,13 +308,21 @@ class _Collector:
         self.files.append(path)
         if "system" in root:
             if self.system is not None and stack:
-                raise ValidationError("'system' may appear only in the root file", field="system", **where(root, "system"))
+                raise ValidationError(
+                    "'system' may appear only in the root file",
+                    field="system",
+                    **where(root, "system"),
+                )
             self.system = _mapping(root["system"], "system")
         for section in self.sections:
             self.sections[section].extend(_list(root, section, section))
         for index, target in enumerate(_list(root, "include", "include")):
             if not isinstance(target, str):
-                raise ValidationError("include entries are file paths", field=f"include[{index}]", **where(root, "include"))
+                raise ValidationError(
+                    "include entries are file paths",
+                    field=f"include[{index}]",
+                    **where(root, "include"),
+                )
             site = (str(path), root.line_of("include"))
             if isinstance(root["include"], LocatedList):
                 site = (str(path), root["include"].line + index)
@@ -288,20 +333,30 @@ def _derive_encryption(flow: LocatedDict, protocol: str, context: str) -> bool:
     declared = flow.get("encrypted")
     if declared is not None:
         if not isinstance(declared, bool):
-            raise ValidationError("'encrypted' must be true or false", field=f"{context}.encrypted", **where(flow, "encrypted"))
+            raise ValidationError(
+                "'encrypted' must be true or false",
+                field=f"{context}.encrypted",
+                **where(flow, "encrypted"),
+            )
         return declared
     return protocol.lower() in ENCRYPTED_PROTOCOLS
 
 
-def load_system(path: Path, *, controls: Mapping[str, Any], atlas: AtlasCatalogue | None = None) -> SystemModel:
+def load_system(
+    path: Path, *, controls: Mapping[str, Any], atlas: AtlasCatalogue | None = None
+) -> SystemModel:
     """Read, resolve includes and validate a system model."""
     atlas = atlas or load_atlas()
     collector = _Collector()
     collector.read(path, (), None)
     system = collector.system
     if system is None:
-        raise ValidationError("missing 'system' section (name, description)", file=str(path), field="system")
-    _check_keys(system, ("name", "description", "controls", "owners", "eu_ai_act", "properties"), "system")
+        raise ValidationError(
+            "missing 'system' section (name, description)", file=str(path), field="system"
+        )
+    _check_keys(
+        system, ("name", "description", "controls", "owners", "eu_ai_act", "properties"), "system"
+    )
 
     boundaries: dict[str, Boundary] = {}
     for index, raw in enumerate(collector.sections["boundaries"]):
@@ -311,31 +366,65 @@ def load_system(path: Path, *, controls: Mapping[str, Any], atlas: AtlasCatalogu
         bid = _id(node, ctx)
         trust = _str(node, "trust", ctx, required=False, default="trusted")
         if trust not in TRUST_LEVELS:
-            raise ValidationError(f"unknown trust level {trust!r} (known: {', '.join(TRUST_LEVELS)})", field=f"{ctx}.trust", **where(node, "trust"))
+            raise ValidationError(
+                f"unknown trust level {trust!r} (known: {', '.join(TRUST_LEVELS)})",
+                field=f"{ctx}.trust",
+                **where(node, "trust"),
+            )
         if bid in boundaries:
-            raise ValidationError(f"duplicate boundary id {bid!r}", field=f"{ctx}.id", **where(node, "id"))
-        boundaries[bid] = Boundary(bid, _str(node, "name", ctx, required=False, default=bid), trust, node.file, node.line)
+            raise ValidationError(
+                f"duplicate boundary id {bid!r}", field=f"{ctx}.id", **where(node, "id")
+            )
+        boundaries[bid] = Boundary(
+            bid, _str(node, "name", ctx, required=False, default=bid), trust, node.file, node.line
+        )
 
     elements: dict[str, Element] = {}
     for index, raw in enumerate(collector.sections["elements"]):
         ctx = f"elements[{index}]"
         node = _mapping(raw, ctx)
-        _check_keys(node, ("id", "name", "type", "boundary", "data", "controls", "properties", "assumptions", "description"), ctx)
+        _check_keys(
+            node,
+            (
+                "id",
+                "name",
+                "type",
+                "boundary",
+                "data",
+                "controls",
+                "properties",
+                "assumptions",
+                "description",
+            ),
+            ctx,
+        )
         eid = _id(node, ctx)
         ctx = f"elements[{eid}]"
         etype = _str(node, "type", ctx)
         if etype not in ELEMENT_TYPES:
-            raise ValidationError(f"unknown element type {etype!r} (known: {', '.join(ELEMENT_TYPES)})", field=f"{ctx}.type", **where(node, "type"))
+            raise ValidationError(
+                f"unknown element type {etype!r} (known: {', '.join(ELEMENT_TYPES)})",
+                field=f"{ctx}.type",
+                **where(node, "type"),
+            )
         boundary = node.get("boundary")
         if boundary is not None and boundary not in boundaries:
-            raise ValidationError(f"unknown boundary {boundary!r}", field=f"{ctx}.boundary", **where(node, "boundary"))
+            raise ValidationError(
+                f"unknown boundary {boundary!r}", field=f"{ctx}.boundary", **where(node, "boundary")
+            )
         if eid in elements or eid in boundaries:
             raise ValidationError(f"duplicate id {eid!r}", field=f"{ctx}.id", **where(node, "id"))
         props = _properties(node, ctx)
         if "trained_on" in props:
             trained = LocatedDict(trained_on=props["trained_on"])
-            trained.file, trained.line, trained.key_lines = node.file, node.line_of("properties"), {}
-            props["trained_on"] = sorted(_classifications(trained, "trained_on", f"{ctx}.properties"))
+            trained.file, trained.line, trained.key_lines = (
+                node.file,
+                node.line_of("properties"),
+                {},
+            )
+            props["trained_on"] = sorted(
+                _classifications(trained, "trained_on", f"{ctx}.properties")
+            )
         elements[eid] = Element(
             id=eid,
             name=_str(node, "name", ctx, required=False, default=eid),
@@ -354,7 +443,23 @@ def load_system(path: Path, *, controls: Mapping[str, Any], atlas: AtlasCatalogu
     for index, raw in enumerate(collector.sections["flows"]):
         ctx = f"flows[{index}]"
         node = _mapping(raw, ctx)
-        _check_keys(node, ("id", "name", "from", "to", "data", "protocol", "authentication", "encrypted", "controls", "properties", "assumptions"), ctx)
+        _check_keys(
+            node,
+            (
+                "id",
+                "name",
+                "from",
+                "to",
+                "data",
+                "protocol",
+                "authentication",
+                "encrypted",
+                "controls",
+                "properties",
+                "assumptions",
+            ),
+            ctx,
+        )
         fid = _id(node, ctx)
         ctx = f"flows[{fid}]"
         if fid in flows or fid in elements:
@@ -363,12 +468,20 @@ def load_system(path: Path, *, controls: Mapping[str, Any], atlas: AtlasCatalogu
         for key in ("from", "to"):
             ref = _str(node, key, ctx)
             if ref not in elements:
-                raise ValidationError(f"dangling flow endpoint: no element {ref!r}", field=f"{ctx}.{key}", **where(node, key))
+                raise ValidationError(
+                    f"dangling flow endpoint: no element {ref!r}",
+                    field=f"{ctx}.{key}",
+                    **where(node, key),
+                )
             endpoints.append(ref)
         protocol = _str(node, "protocol", ctx, required=False, default="unspecified")
         auth = _str(node, "authentication", ctx, required=False, default="none")
         if auth not in AUTH_METHODS:
-            raise ValidationError(f"unknown authentication {auth!r} (known: {', '.join(AUTH_METHODS)})", field=f"{ctx}.authentication", **where(node, "authentication"))
+            raise ValidationError(
+                f"unknown authentication {auth!r} (known: {', '.join(AUTH_METHODS)})",
+                field=f"{ctx}.authentication",
+                **where(node, "authentication"),
+            )
         encrypted = _derive_encryption(node, protocol, ctx)
         implied = set()
         if encrypted:
@@ -399,10 +512,16 @@ def load_system(path: Path, *, controls: Mapping[str, Any], atlas: AtlasCatalogu
         _check_keys(node, ("control", "check", "path", "config"), ctx)
         control = _str(node, "control", ctx)
         if control not in controls:
-            raise ValidationError(f"unknown control {control!r}", field=f"{ctx}.control", **where(node, "control"))
+            raise ValidationError(
+                f"unknown control {control!r}", field=f"{ctx}.control", **where(node, "control")
+            )
         kind = _str(node, "check", ctx)
         if kind not in CHECK_KINDS:
-            raise ValidationError(f"unknown check {kind!r} (known: {', '.join(CHECK_KINDS)})", field=f"{ctx}.check", **where(node, "check"))
+            raise ValidationError(
+                f"unknown check {kind!r} (known: {', '.join(CHECK_KINDS)})",
+                field=f"{ctx}.check",
+                **where(node, "check"),
+            )
         raw_path = node.get("path")
         raw_config = node.get("config")
         base = Path(node.file).parent
@@ -412,10 +531,16 @@ def load_system(path: Path, *, controls: Mapping[str, Any], atlas: AtlasCatalogu
 
     owners = system.get("owners") or {}
     if not isinstance(owners, dict):
-        raise ValidationError("'owners' must map categories to roles", field="system.owners", **where(system, "owners"))
+        raise ValidationError(
+            "'owners' must map categories to roles",
+            field="system.owners",
+            **where(system, "owners"),
+        )
     eu = system.get("eu_ai_act") or {}
     if not isinstance(eu, dict):
-        raise ValidationError("'eu_ai_act' must be a mapping", field="system.eu_ai_act", **where(system, "eu_ai_act"))
+        raise ValidationError(
+            "'eu_ai_act' must be a mapping", field="system.eu_ai_act", **where(system, "eu_ai_act")
+        )
     return SystemModel(
         name=_str(system, "name", "system"),
         description=_str(system, "description", "system", required=False),

@@ -64,7 +64,12 @@ def score_entry(entry: dict[str, Any], catalogue: Catalogue) -> None:
     entry["residual_band"] = band(residual_l * residual_i)
 
 
-def _proposal(threat: Threat, owners: Mapping[str, str], mitigations: list[dict[str, Any]], catalogue: Catalogue) -> dict[str, Any]:
+def _proposal(
+    threat: Threat,
+    owners: Mapping[str, str],
+    mitigations: list[dict[str, Any]],
+    catalogue: Catalogue,
+) -> dict[str, Any]:
     effective = any(m["state"] == "effective" for m in mitigations)
     probe = {"likelihood": threat.likelihood, "impact": threat.impact, "mitigations": mitigations}
     residual_l, residual_i = _reduced(probe, catalogue)
@@ -84,7 +89,9 @@ def _proposal(threat: Threat, owners: Mapping[str, str], mitigations: list[dict[
     }
 
 
-def entry_from_threat(threat: Threat, owners: Mapping[str, str], catalogue: Catalogue) -> dict[str, Any]:
+def entry_from_threat(
+    threat: Threat, owners: Mapping[str, str], catalogue: Catalogue
+) -> dict[str, Any]:
     """A fresh register entry for an active (unsuppressed) threat."""
     rule = threat.rule
     mitigations = [
@@ -179,24 +186,40 @@ def _validate_entry(entry: Any, index: int) -> None:
     for key in ("likelihood", "impact"):
         value = entry.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
-            raise ValidationError(f"score must be an integer from 1 to 5, got {value!r}", field=f"{ctx}.{key}", **where(entry, key))
+            raise ValidationError(
+                f"score must be an integer from 1 to 5, got {value!r}",
+                field=f"{ctx}.{key}",
+                **where(entry, key),
+            )
     if entry.get("status") not in STATUSES:
-        raise ValidationError(f"status must be one of {', '.join(STATUSES)}, got {entry.get('status')!r}", field=f"{ctx}.status", **where(entry, "status"))
+        raise ValidationError(
+            f"status must be one of {', '.join(STATUSES)}, got {entry.get('status')!r}",
+            field=f"{ctx}.status",
+            **where(entry, "status"),
+        )
     due = entry.get("due", "")
     if due not in ("", None) and not (isinstance(due, str) and _DATE.match(due)):
-        raise ValidationError(f"due must be YYYY-MM-DD, got {due!r}", field=f"{ctx}.due", **where(entry, "due"))
+        raise ValidationError(
+            f"due must be YYYY-MM-DD, got {due!r}", field=f"{ctx}.due", **where(entry, "due")
+        )
     if not isinstance(entry.get("mitigations", []), list):
-        raise ValidationError("mitigations must be a list", field=f"{ctx}.mitigations", **where(entry, "mitigations"))
+        raise ValidationError(
+            "mitigations must be a list", field=f"{ctx}.mitigations", **where(entry, "mitigations")
+        )
 
 
 def read_register(path: Path) -> dict[str, Any]:
     """Read and validate a register file (JSON or YAML)."""
     document = load_file(path)
     if not isinstance(document, LocatedDict) or document.get("schema") != SCHEMA:
-        raise ValidationError(f"not a Bastion risk register (schema {SCHEMA})", file=str(path), field="schema")
+        raise ValidationError(
+            f"not a Bastion risk register (schema {SCHEMA})", file=str(path), field="schema"
+        )
     entries = document.get("entries")
     if not isinstance(entries, list):
-        raise ValidationError("'entries' must be a list", field="entries", **where(document, "entries"))
+        raise ValidationError(
+            "'entries' must be a list", field="entries", **where(document, "entries")
+        )
     for index, entry in enumerate(entries):
         _validate_entry(entry, index)
     plain: dict[str, Any] = _plain(document)
@@ -229,7 +252,9 @@ def signoff(
 ) -> dict[str, Any]:
     """Record a sign-off by role in the register and in the audit log; returns the record."""
     if not _ROLE.match(role):
-        raise ValidationError(f"invalid role {role!r} (lowercase letters, digits, - and _)", field="role")
+        raise ValidationError(
+            f"invalid role {role!r} (lowercase letters, digits, - and _)", field="role"
+        )
     if not by.strip():
         raise ValidationError("the signer's name is required", field="by")
     register = read_register(path)
@@ -243,7 +268,9 @@ def signoff(
     else:
         matches = [e for e in register["entries"] if e["id"] == threat]
         if not matches:
-            raise ValidationError(f"no threat {threat!r} in the register", file=str(path), field="threat")
+            raise ValidationError(
+                f"no threat {threat!r} in the register", file=str(path), field="threat"
+            )
         matches[0].setdefault("signoffs", []).append(record)
         resource = f"risk-register:{register.get('system', path.name)}:{threat}"
     sink.append(
@@ -251,7 +278,12 @@ def signoff(
         action="risk:signoff",
         resource=resource,
         outcome="success",
-        details={"role": role, "register_sha256": digest, "threat": threat or "", "entries": len(register["entries"])},
+        details={
+            "role": role,
+            "register_sha256": digest,
+            "threat": threat or "",
+            "entries": len(register["entries"]),
+        },
     )
     write_register(register, path)
     return record
