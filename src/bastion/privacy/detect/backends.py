@@ -17,11 +17,15 @@ from bastion.privacy.detect.span import Span
 
 #: NER labels (OntoNotes, CoNLL) → Bastion entity types.
 LABELS = {
-    "PERSON": "PERSON", "PER": "PERSON",
-    "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION",
+    "PERSON": "PERSON",
+    "PER": "PERSON",
+    "GPE": "LOCATION",
+    "LOC": "LOCATION",
+    "FAC": "LOCATION",
     "ORG": "ORGANIZATION",
     "NORP": "NRP",
-    "DATE": "DATE_TIME", "TIME": "DATE_TIME",
+    "DATE": "DATE_TIME",
+    "TIME": "DATE_TIME",
 }
 
 
@@ -40,8 +44,14 @@ class SpacyBackend:
         for ent in self._nlp(doc.text).ents:
             entity = LABELS.get(ent.label_)
             if entity is not None and ent.end_char > ent.start_char:
-                yield Span(ent.start_char, ent.end_char, entity, self._score, self.name,
-                           f"spaCy NER label {ent.label_}")
+                yield Span(
+                    ent.start_char,
+                    ent.end_char,
+                    entity,
+                    self._score,
+                    self.name,
+                    f"spaCy NER label {ent.label_}",
+                )
 
 
 class TransformersBackend:
@@ -52,7 +62,9 @@ class TransformersBackend:
 
         self.name = f"transformers:{path.name}"
         self._pipe: Any = pipeline(
-            "token-classification", model=str(path), aggregation_strategy="simple",
+            "token-classification",
+            model=str(path),
+            aggregation_strategy="simple",
             model_kwargs={"local_files_only": True},
         )
         self.entities = frozenset(LABELS.values())
@@ -62,8 +74,14 @@ class TransformersBackend:
             entity = LABELS.get(str(item["entity_group"]).upper())
             start, end = int(item["start"]), int(item["end"])
             if entity is not None and end > start:
-                yield Span(start, end, entity, round(float(item["score"]), 3), self.name,
-                           f"transformers NER label {item['entity_group']}")
+                yield Span(
+                    start,
+                    end,
+                    entity,
+                    round(float(item["score"]), 3),
+                    self.name,
+                    f"transformers NER label {item['entity_group']}",
+                )
 
 
 def load_backend(spec: str) -> SpacyBackend | TransformersBackend:
@@ -71,10 +89,13 @@ def load_backend(spec: str) -> SpacyBackend | TransformersBackend:
     kind, _, location = spec.partition(":")
     path = Path(location)
     if kind not in {"spacy", "transformers"} or not location:
-        raise ConfigError(f"backend {spec!r}: expected 'spacy:/local/path' or 'transformers:/local/path'")
+        raise ConfigError(
+            f"backend {spec!r}: expected 'spacy:/local/path' or 'transformers:/local/path'"
+        )
     if importlib.util.find_spec(kind) is None:
         raise ConfigError(f"backend {spec!r}: the '{kind}' package is not installed")
     if not path.is_dir():
-        raise ConfigError(f"backend {spec!r}: {path} is not a local model directory "
-                          "(models are never downloaded)")
+        raise ConfigError(
+            f"backend {spec!r}: {path} is not a local model directory (models are never downloaded)"
+        )
     return SpacyBackend(path) if kind == "spacy" else TransformersBackend(path)

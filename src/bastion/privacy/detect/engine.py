@@ -52,7 +52,9 @@ class Engine:
         self._deny = _compile_deny(self.config.deny_list)
         for name, value in self.config.thresholds.items():
             if not 0.0 <= value <= 1.0:
-                raise ValidationError(f"threshold {value} outside [0, 1]", field=f"thresholds.{name}")
+                raise ValidationError(
+                    f"threshold {value} outside [0, 1]", field=f"thresholds.{name}"
+                )
 
     # -- registry ---------------------------------------------------------------------
 
@@ -89,8 +91,14 @@ class Engine:
         for offset, chunk in _chunks(text, size):
             for s in self._analyze_chunk(chunk, wanted):
                 spans.append(
-                    Span(s.start + offset, s.end + offset, s.entity_type, s.score, s.recognizer,
-                         s.explanation)
+                    Span(
+                        s.start + offset,
+                        s.end + offset,
+                        s.entity_type,
+                        s.score,
+                        s.recognizer,
+                        s.explanation,
+                    )
                 )
         return spans
 
@@ -120,7 +128,8 @@ class Engine:
             candidates.extend(s for s in _deny_spans(text, self._deny) if s.entity_type in wanted)
         if self._allow:
             candidates = [
-                s for s in candidates
+                s
+                for s in candidates
                 if text[s.start : s.end].strip().lower() not in self._allow
                 or s.recognizer == "deny_list"
             ]
@@ -154,8 +163,14 @@ def resolve(candidates: Iterable[Span], text: str | None = None) -> list[Span]:
                         end -= 1
                     if start >= end:
                         continue
-                piece = Span(start, end, span.entity_type, span.score, span.recognizer,
-                             (span.explanation + "; trimmed by an overlapping stronger span").strip("; "))
+                piece = Span(
+                    start,
+                    end,
+                    span.entity_type,
+                    span.score,
+                    span.recognizer,
+                    (span.explanation + "; trimmed by an overlapping stronger span").strip("; "),
+                )
             index = bisect.bisect_left(starts, start)
             starts.insert(index, start)
             ends.insert(index, end)
@@ -186,7 +201,9 @@ def _compile_deny(deny: Mapping[str, Collection[str]]) -> re.Pattern[str] | None
     for index, (entity, terms) in enumerate(sorted(deny.items())):
         words = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
         if not re.fullmatch(r"[A-Z][A-Z0-9_]*", entity):
-            raise ValidationError(f"entity name {entity!r} must be UPPER_SNAKE_CASE", field="deny_list")
+            raise ValidationError(
+                f"entity name {entity!r} must be UPPER_SNAKE_CASE", field="deny_list"
+            )
         if words:
             body = "|".join(re.escape(w) for w in words)
             alternatives.append(f"(?P<e{index}_{entity}>(?<!\\w)(?:{body})(?!\\w))")
@@ -208,7 +225,10 @@ def _chunks(text: str, size: int) -> Iterable[tuple[int, str]]:
         if end < len(text):
             cut = text.rfind("\n", start + size // 2, end)
             if cut < 0:
-                cut = max(text.rfind(" ", start + size // 2, end), text.rfind("\t", start + size // 2, end))
+                cut = max(
+                    text.rfind(" ", start + size // 2, end),
+                    text.rfind("\t", start + size // 2, end),
+                )
             if cut > start:
                 end = cut + 1
         yield start, text[start:end]

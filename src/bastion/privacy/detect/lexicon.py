@@ -64,7 +64,11 @@ def common_words() -> frozenset[str]:
 def places() -> dict[str, str]:
     """Lower-cased place name → kind (city, state, country), longest phrases included."""
     table: dict[str, str] = {}
-    for kind, name in (("city", "cities.txt"), ("state", "states.txt"), ("country", "countries.txt")):
+    for kind, name in (
+        ("city", "cities.txt"),
+        ("state", "states.txt"),
+        ("country", "countries.txt"),
+    ):
         for value in _read(name):
             table.setdefault(value.lower(), kind)
     for value in US_STATES:
@@ -92,7 +96,11 @@ def city_suffixes() -> tuple[str, ...]:
     """Endings typical of town names ("-ville", "-borough"), at least three letters."""
     return tuple(
         sorted(
-            {w.lower() for w in _read("city_affixes.txt") if w.isalpha() and w.islower() and len(w) >= 3},
+            {
+                w.lower()
+                for w in _read("city_affixes.txt")
+                if w.isalpha() and w.islower() and len(w) >= 3
+            },
             key=len,
             reverse=True,
         )
@@ -100,9 +108,23 @@ def city_suffixes() -> tuple[str, ...]:
 
 
 @cache
+def city_suffix_set() -> frozenset[str]:
+    """``city_suffixes`` as a set, for one look-up per candidate length."""
+    return frozenset(city_suffixes())
+
+
+@cache
+def city_suffix_lengths() -> tuple[int, ...]:
+    """Distinct suffix lengths, longest first."""
+    return tuple(sorted({len(s) for s in city_suffixes()}, reverse=True))
+
+
+@cache
 def city_prefixes() -> frozenset[str]:
     """Leading words of town names ("Port", "Lake", "New")."""
-    return frozenset(w.lower() for w in _read("city_affixes.txt") if w[:1].isupper() and w.isalpha())
+    return frozenset(
+        w.lower() for w in _read("city_affixes.txt") if w[:1].isupper() and w.isalpha()
+    )
 
 
 @cache
@@ -111,7 +133,9 @@ def company_suffixes() -> frozenset[str]:
     extra = """inc incorporated llc ltd limited corp corporation co company plc gmbh ag sa
     group holdings partners associates bank university college hospital clinic foundation
     institute ministry agency department laboratories labs systems technologies solutions""".split()
-    return frozenset(w.lower().strip(".,") for w in _read("company_suffixes.txt")) | frozenset(extra)
+    return frozenset(w.lower().strip(".,") for w in _read("company_suffixes.txt")) | frozenset(
+        extra
+    )
 
 
 @cache
@@ -134,8 +158,17 @@ US_STATES = (
     "Michigan Minnesota Mississippi Missouri Montana Nebraska Nevada Ohio Oklahoma Oregon "
     "Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming"
 ).split() + [
-    "New Hampshire", "New Jersey", "New Mexico", "New York", "North Carolina", "North Dakota",
-    "Rhode Island", "South Carolina", "South Dakota", "West Virginia", "District of Columbia",
+    "New Hampshire",
+    "New Jersey",
+    "New Mexico",
+    "New York",
+    "North Carolina",
+    "North Dakota",
+    "Rhode Island",
+    "South Carolina",
+    "South Dakota",
+    "West Virginia",
+    "District of Columbia",
     "Puerto Rico",
 ]
 

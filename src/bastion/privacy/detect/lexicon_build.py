@@ -17,15 +17,37 @@ DATA_DIR = Path(__file__).with_name("data")
 
 #: Latin-script locales: the detector keys on capitalisation, which other scripts lack.
 _SKIP_PREFIXES = (
-    "ar_", "az_", "bg_", "bn_", "el_", "fa_", "gu_", "he_", "hi_", "hy_", "ja_", "ka_",
-    "ko_", "mk_", "mr_", "ne_", "or_", "ru_", "si_", "ta_", "th_", "uk_", "zh_", "ka_",
+    "ar_",
+    "az_",
+    "bg_",
+    "bn_",
+    "el_",
+    "fa_",
+    "gu_",
+    "he_",
+    "hi_",
+    "hy_",
+    "ja_",
+    "ka_",
+    "ko_",
+    "mk_",
+    "mr_",
+    "ne_",
+    "or_",
+    "ru_",
+    "si_",
+    "ta_",
+    "th_",
+    "uk_",
+    "zh_",
+    "ka_",
 )
 
 
 def _latin(word: str) -> bool:
-    return all(
-        not ch.isalpha() or "LATIN" in unicodedata.name(ch, "") for ch in word
-    ) and any(ch.isalpha() for ch in word)
+    return all(not ch.isalpha() or "LATIN" in unicodedata.name(ch, "") for ch in word) and any(
+        ch.isalpha() for ch in word
+    )
 
 
 def _values(obj: object) -> Iterable[str]:
@@ -62,8 +84,9 @@ def _write(name: str, words: Iterable[str]) -> None:
 
 def main() -> None:
     """Write first names, last names, places and common words into ``data/``."""
-    first = _collect("person", ("first_names", "first_names_male", "first_names_female",
-                                "first_names_nonbinary"))
+    first = _collect(
+        "person", ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary")
+    )
     last = _collect("person", ("last_names", "last_names_male", "last_names_female"))
     _write("first_names.txt", (w for n in first for w in n.split() if len(w) > 1))
     _write("last_names.txt", (w for n in last for w in n.replace("-", " ").split() if len(w) > 1))

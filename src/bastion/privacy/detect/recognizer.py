@@ -28,6 +28,11 @@ class Document:
         return any(ch.isdigit() for ch in self.text)
 
     @cached_property
+    def word_set(self) -> frozenset[str]:
+        """Every lower-cased word of the text: lets label-driven recognizers skip cheaply."""
+        return frozenset(_WORD.findall(self.lower))
+
+    @cached_property
     def lower(self) -> str:
         """Lower-cased copy used by context look-ups (same length as ``text`` for ASCII)."""
         lowered = self.text.lower()
@@ -80,6 +85,7 @@ class Pattern:
     label: str = ""
     group: int | str = 0
     needs_context: bool = False
+    gate: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -112,7 +118,15 @@ class PatternRecognizer:
             return
         if self.trigger is not None and self.trigger not in doc.text:
             return
+        context_present: bool | None = None
         for pattern in self.patterns:
+            if pattern.gate and doc.word_set.isdisjoint(pattern.gate):
+                continue
+            if pattern.needs_context or self.needs_context:
+                if context_present is None:
+                    context_present = not doc.word_set.isdisjoint(self.context)
+                if not context_present:
+                    continue
             for match in pattern.regex.finditer(doc.text):
                 start, end = match.span(pattern.group)
                 if start == end:

@@ -28,7 +28,11 @@ def digits(value: str) -> str:
 
 
 def _repetitive(number: str) -> bool:
-    return len(set(number)) <= 1 or number in "01234567890123456789" or number in "98765432109876543210"
+    return (
+        len(set(number)) <= 1
+        or number in "01234567890123456789"
+        or number in "98765432109876543210"
+    )
 
 
 def luhn(value: str) -> bool | None:
@@ -75,7 +79,8 @@ _VIN_VALUES = {
     **{str(d): d for d in range(10)},
     **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
     **dict(zip("JKLMN", range(1, 6), strict=True)),
-    "P": 7, "R": 9,
+    "P": 7,
+    "R": 9,
     **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
 }
 

@@ -16,7 +16,8 @@ I = re.IGNORECASE
 
 
 def _p(regex: str, score: float, label: str = "", *, flags: int = 0, **kw: object) -> Pattern:
-    return Pattern(re.compile(regex, flags), score, label, **kw)  # type: ignore[arg-type]
+    gate = _GATES.get(regex, frozenset())
+    return Pattern(re.compile(regex, flags), score, label, gate=gate, **kw)  # type: ignore[arg-type]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -40,7 +41,9 @@ def _plausible_numeric_date(value: str) -> bool | None:
     if len(parts) != 3:
         return None
     first, second, year = parts
-    month_day_ok = (1 <= first <= 12 and 1 <= second <= 31) or (1 <= second <= 12 and 1 <= first <= 31)
+    month_day_ok = (1 <= first <= 12 and 1 <= second <= 31) or (
+        1 <= second <= 12 and 1 <= first <= 31
+    )
     return None if month_day_ok and (year < 100 or 1800 <= year <= 2100) else False
 
 
@@ -115,7 +118,11 @@ def date_recognizers() -> list[Recognizer]:
             "clock_time",
             "DATE_TIME",
             [
-                _p(r"(?<![\d:.])\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\d:])", 0.6, "h:mm"),
+                _p(
+                    r"(?<![\d:.])\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\d:])",
+                    0.6,
+                    "h:mm",
+                ),
                 _p(r"\b\d{1,2}\s?(?:[AaPp]\.[Mm]\.|[AaPp][Mm])(?!\w)", 0.6, "h am/pm"),
             ],
             context=_words("at time am pm noon until from by around approx"),
@@ -222,12 +229,22 @@ def _license_kind(doc: Document, start: int, end: int, entity: str) -> str:
     return entity
 
 
+_GATES: dict[str, frozenset[str]] = {}
+
+
+def _gate(keys: str) -> frozenset[str]:
+    """Lower-case words of a key alternation: a document containing none of them skips it."""
+    return frozenset(re.findall(r"[a-z0-9]+", keys.lower().replace(r"\s+", " ")))
+
+
 def _labelled(keys: str, value: str = r"[A-Z0-9][A-Z0-9-]{4,24}") -> str:
     """``KEY [number|no|id|#] [:#] VALUE`` with the value in group ``v``."""
-    return (
+    regex = (
         rf"\b(?:{keys})\.?\s*(?:number|num|no\.?|id|#|code)?\s*[:#=]?\s*(?:is\s+)?"
         rf"(?P<v>(?=[\w-]*\d){value})(?![\w@-]|\.\w)"
     )
+    _GATES[regex] = _gate(keys)
+    return regex
 
 
 def record_recognizers() -> list[Recognizer]:
@@ -238,7 +255,12 @@ def record_recognizers() -> list[Recognizer]:
             "medical_record_number",
             "MEDICAL_RECORD_NUMBER",
             [
-                _p(_labelled(r"MRN|medical\s+record|med\s+rec|chart|record|MR"), 0.85, group="v", flags=I),
+                _p(
+                    _labelled(r"MRN|medical\s+record|med\s+rec|chart|record|MR"),
+                    0.85,
+                    group="v",
+                    flags=I,
+                ),
                 _p(r"(?<![\w-])[A-Z]{0,3}-?\d{6,10}(?![\w-])", 0.3, needs_context=True),
             ],
             validator=v.has_digit,
@@ -258,8 +280,12 @@ def record_recognizers() -> list[Recognizer]:
                     group="v",
                     flags=I,
                 ),
-                _p(r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]"
-                   r"\d[AC-HJKMNP-RT-Y]{2}\d{2}\b", 0.6, "Medicare MBI"),
+                _p(
+                    r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]"
+                    r"\d[AC-HJKMNP-RT-Y]{2}\d{2}\b",
+                    0.6,
+                    "Medicare MBI",
+                ),
             ],
             validator=v.has_digit,
             context=_words("insurance member plan medicare medicaid policy subscriber"),
@@ -269,8 +295,15 @@ def record_recognizers() -> list[Recognizer]:
             "account_number",
             "ACCOUNT_NUMBER",
             [
-                _p(_labelled(r"account|acct|a/c|acc|routing|aba|bban|customer|billing",
-                             r"[A-Z0-9][A-Z0-9-]{5,30}"), 0.8, group="v", flags=I),
+                _p(
+                    _labelled(
+                        r"account|acct|a/c|acc|routing|aba|bban|customer|billing",
+                        r"[A-Z0-9][A-Z0-9-]{5,30}",
+                    ),
+                    0.8,
+                    group="v",
+                    flags=I,
+                ),
                 _p(r"(?<![\w-])\d{8,17}(?![\w-])", 0.3, needs_context=True),
             ],
             validator=v.not_repetitive,
@@ -281,8 +314,14 @@ def record_recognizers() -> list[Recognizer]:
             "device_id",
             "DEVICE_ID",
             [
-                _p(_labelled(r"serial|s/n|sn|device|imei|udi|pacemaker|implant|mac\s+serial|asset"),
-                   0.8, group="v", flags=I),
+                _p(
+                    _labelled(
+                        r"serial|s/n|sn|device|imei|udi|pacemaker|implant|mac\s+serial|asset"
+                    ),
+                    0.8,
+                    group="v",
+                    flags=I,
+                ),
                 _p(r"(?<![\w-])\d{15}(?![\w-])", 0.3, "IMEI", needs_context=True),
             ],
             validator=v.has_digit,
@@ -294,8 +333,15 @@ def record_recognizers() -> list[Recognizer]:
             "VEHICLE_ID",
             [
                 _p(r"\b[A-HJ-NPR-Z0-9]{17}\b", 0.6, "VIN"),
-                _p(_labelled(r"license\s+plate|licence\s+plate|plate|tag|vin|vehicle",
-                             r"[A-Z0-9]{1,4}[ -]?[A-Z0-9]{2,5}"), 0.8, group="v", flags=I),
+                _p(
+                    _labelled(
+                        r"license\s+plate|licence\s+plate|plate|tag|vin|vehicle",
+                        r"[A-Z0-9]{1,4}[ -]?[A-Z0-9]{2,5}",
+                    ),
+                    0.8,
+                    group="v",
+                    flags=I,
+                ),
             ],
             validator=v.has_digit,
             context=_words("vin vehicle car plate truck"),
@@ -305,9 +351,16 @@ def record_recognizers() -> list[Recognizer]:
             "biometric_id",
             "BIOMETRIC_ID",
             [
-                _p(_labelled(r"(?:fingerprint|retina|retinal|iris|voiceprint|voice\s+print|facial|face|"
-                             r"biometric|palm)(?:\s+(?:scan|template|print|hash|record))?",
-                             r"[A-Za-z0-9][A-Za-z0-9-]{5,63}"), 0.85, group="v", flags=I),
+                _p(
+                    _labelled(
+                        r"(?:fingerprint|retina|retinal|iris|voiceprint|voice\s+print|facial|face|"
+                        r"biometric|palm)(?:\s+(?:scan|template|print|hash|record))?",
+                        r"[A-Za-z0-9][A-Za-z0-9-]{5,63}",
+                    ),
+                    0.85,
+                    group="v",
+                    flags=I,
+                ),
             ],
             validator=v.has_digit,
         ),
@@ -344,8 +397,12 @@ def network_recognizers() -> list[Recognizer]:
             "url",
             "URL",
             [
-                _p(r"\b(?:https?|ftp|sftp)://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]", 0.9, "scheme URL",
-                   flags=I),
+                _p(
+                    r"\b(?:https?|ftp|sftp)://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]",
+                    0.9,
+                    "scheme URL",
+                    flags=I,
+                ),
                 _p(r"\bwww\.[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]", 0.85, "www URL", flags=I),
             ],
             needs_digit=False,
@@ -387,7 +444,10 @@ def network_recognizers() -> list[Recognizer]:
             "mac_address",
             "MAC_ADDRESS",
             [
-                _p(r"(?<![\w:-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-])", 0.9),
+                _p(
+                    r"(?<![\w:-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-])",
+                    0.9,
+                ),
                 _p(r"(?<![\w.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![\w.])", 0.8),
             ],
             validator=v.has_digit,
@@ -405,8 +465,12 @@ def misc_recognizers() -> list[Recognizer]:
             "zip_code",
             "ZIP_CODE",
             [
-                _p(rf"\b(?:{abbr}|{states}),?\s+(?P<v>\d{{5}}(?:-\d{{4}})?)(?![\w-])", 0.75,
-                   "after US state", group="v"),
+                _p(
+                    rf"\b(?:{abbr}|{states}),?\s+(?P<v>\d{{5}}(?:-\d{{4}})?)(?![\w-])",
+                    0.75,
+                    "after US state",
+                    group="v",
+                ),
                 _p(r"(?<![\w$#.,-])\d{5}(?:-\d{4})?(?![\w%-]|[.,]\d)", 0.3, needs_context=True),
             ],
             context=_words("zip zipcode postal postcode code"),
@@ -416,7 +480,7 @@ def misc_recognizers() -> list[Recognizer]:
 
 
 class AgeRecognizer:
-    """"45-year-old", "aged 45", "age: 45", "45 y/o"; values over 89 are flagged."""
+    """ "45-year-old", "aged 45", "age: 45", "45 y/o"; values over 89 are flagged."""
 
     name = "age"
     entities = frozenset({"AGE"})
@@ -447,8 +511,14 @@ _PHONE = re.compile(
     r"(?:[ .-]?\d{2,5}){1,5}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-]|[.:]\d)",
     I,
 )
+_SSN_SHAPE = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
+_ISO_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$")
+_DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
 _REGIONS = ("GB", "FR", "DE", "IT", "ES", "NL", "IE", "CA", "AU", "IN", "BR")
-_NANP = re.compile(r"^(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d+)?$", I)
+_NANP = re.compile(
+    r"^(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d+)?$",
+    I,
+)
 _PHONE_WORDS = _words(
     "phone tel telephone call called calling cell mobile contact fax reach number ph text "
     "whatsapp pager beeper landline hotline dial tel."
@@ -472,12 +542,15 @@ class PhoneRecognizer:
             start, end = match.span()
             value = match.group()
             number = v.digits(value.split("x")[0].split("X")[0].lower().split("ext")[0])
-            if not 7 <= len(number) <= 15 or len(set(number)) == 1:
+            if not 7 <= len(number) <= 15 or len(set(number)) == 1 or _ISO_PREFIX.match(value):
                 continue
+            word = doc.context_hit(_PHONE_WORDS, start, end, 40, 16)
+            plain = value.isdigit()
+            if (plain and word is None) or _SSN_SHAPE.match(value) or (len(number) > 13 and "+" not in value):
+                continue  # without a phone word, a bare digit run can never score high enough
             score, why = self._score(value)
             if score <= 0.0:
                 continue
-            word = doc.context_hit(_PHONE_WORDS, start, end, 40, 16)
             if word is not None:
                 score = min(1.0, score + 0.3)
                 why += f"; context word '{word}'"
@@ -500,6 +573,10 @@ class PhoneRecognizer:
         if phonenumbers.is_possible_number(parsed) and shaped:
             return 0.6, "phone-shaped, possible length (phonenumbers)"
         grouped = bool(re.search(r"\d[ .-]\d", value))
+        if not (text.startswith("0") or grouped):
+            return (0.3, "possible length (phonenumbers)") if phonenumbers.is_possible_number(parsed) else (0.0, "")
+        if _DATE_LIKE.match(value):
+            return 0.0, ""
         for region in _REGIONS:
             try:
                 local = phonenumbers.parse(text, region)

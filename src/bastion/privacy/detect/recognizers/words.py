@@ -27,7 +27,7 @@ _PERSON_AFTER = frozenset(
 )
 _TOWN_WORDS = frozenset("ville city town burg bourg stadt dorf village heights springs".split())
 _DETERMINERS = frozenset("the a an this that these those your my our his her their its to".split())
-_SENTENCE_END = frozenset(".!?\n•*#>|\"“")
+_SENTENCE_END = frozenset('.!?\n•*#>|"“')
 _PERSON_CONTEXT = frozenset(
     """dear hi hello hey thanks thank dr mr mrs ms by name named patient pt contact contacted
     client customer spoke called call signed sincerely regards cc attn attention per
@@ -159,7 +159,9 @@ class WordRecognizer:
                 rest = run[i + 1 : i + 4]
                 rest = self._trim_tail(rest, org_suffixes)
                 if rest:
-                    yield Span(token.start, title_end, "TITLE", 0.6, self.name, f"honorific '{token.text}'")
+                    yield Span(
+                        token.start, title_end, "TITLE", 0.6, self.name, f"honorific '{token.text}'"
+                    )
                     yield Span(
                         rest[0].start,
                         rest[-1].end,
@@ -175,8 +177,14 @@ class WordRecognizer:
             if org_end is not None:
                 last = run[org_end]
                 end = last.end + (1 if scan.ends_with_period(last) and len(last.text) <= 4 else 0)
-                yield Span(token.start, end, "ORGANIZATION", 0.75, self.name,
-                           f"capitalised words ending in '{last.text}'")
+                yield Span(
+                    token.start,
+                    end,
+                    "ORGANIZATION",
+                    0.75,
+                    self.name,
+                    f"capitalised words ending in '{last.text}'",
+                )
                 i = org_end + 1
                 continue
             # Place: longest known place phrase starting here; a given name followed by
@@ -197,12 +205,25 @@ class WordRecognizer:
                 and scan.doc.text[token.start - 2 : token.start] == ", "
                 and scan.doc.text[token.start - 3 : token.start - 2].isalpha()
             ):
-                yield Span(token.start, token.end, "LOCATION", 0.65, self.name,
-                           "US state abbreviation after 'City,'")
+                yield Span(
+                    token.start,
+                    token.end,
+                    "LOCATION",
+                    0.65,
+                    self.name,
+                    "US state abbreviation after 'City,'",
+                )
                 i += 1
                 continue
             if low in lexicon.NRP_WORDS:
-                yield Span(token.start, token.end, "NRP", 0.7, self.name, "nationality/religion/politics word")
+                yield Span(
+                    token.start,
+                    token.end,
+                    "NRP",
+                    0.7,
+                    self.name,
+                    "nationality/religion/politics word",
+                )
                 i += 1
                 continue
             # Person: a stretch of name-like tokens.
@@ -227,7 +248,11 @@ class WordRecognizer:
         common = lexicon.common_words()
         out: list[Token] = []
         for token in tokens:
-            if token.lower in common and not any(_name_kind(token.lower)) or token.lower in org_suffixes:
+            if (
+                token.lower in common
+                and not any(_name_kind(token.lower))
+                or token.lower in org_suffixes
+            ):
                 break
             out.append(token)
         return out
@@ -279,17 +304,20 @@ class WordRecognizer:
             if re.match(r",\s*(?:[A-Z]{2}\b|[A-Z][a-z]+)", tail):
                 score += 0.1
             if score >= 0.3:
-                return Span(start, end, "LOCATION", round(min(score, 0.95), 3), self.name, why), length
+                return Span(
+                    start, end, "LOCATION", round(min(score, 0.95), 3), self.name, why
+                ), length
         return None
 
     @staticmethod
     def _town_shape(token: Token) -> str | None:
         low = token.lower
-        if low in lexicon.common_words() or not low.isalpha():
+        if len(low) < 6 or low in lexicon.common_words() or not low.isalpha():
             return None
-        for suffix in lexicon.city_suffixes():
-            if low.endswith(suffix) and len(low) >= len(suffix) + 3:
-                stem = low[: -len(suffix)]
+        suffixes = lexicon.city_suffix_set()
+        for size in lexicon.city_suffix_lengths():
+            if len(low) >= size + 3 and low[-size:] in suffixes:
+                stem = low[:-size]
                 if stem in lexicon.first_names() or stem in lexicon.last_names():
                     return "city"
         return None
@@ -358,15 +386,20 @@ class WordRecognizer:
             why += f"; context word '{hit}'"
         if score < 0.2:
             return None
-        span = Span(first.start, taken[-1].end, "PERSON", round(min(score, 0.95), 3), self.name, why)
+        span = Span(
+            first.start, taken[-1].end, "PERSON", round(min(score, 0.95), 3), self.name, why
+        )
         return span, len(taken)
 
 
-_STREET_NUMBER_FIRST = (
-    r"(?<![\w\-/.:])\d{1,6}[A-Z]?(?:-\d{1,4})?\s+(?:(?:[NSEW]\.?|North|South|East|West|Old)\s+)?"
-    r"(?:[A-Z0-9][\w'’.\-]*\s+){0,3}(?:SUFFIX)\b\.?"
+_STREET_HEAD = re.compile(
+    r"(?<![\w\-/.:])\d{1,6}[A-Z]?(?:-\d{1,4})?[ \t]+"
+    r"(?P<words>(?:[A-Z0-9][\w'’.\-]*[ \t]+){0,4}[A-Z][\w'’\-]*\.?)"
 )
-_SECONDARY = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl|Bldg|#)\.?\s*#?\s*[\w-]{1,6})?"
+_STREET_WORD = re.compile(r"[\w'’.\-]+")
+_SECONDARY = (
+    r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl|Bldg|#)\.?\s*#?\s*[\w-]{1,6})?"
+)
 _CITY_STATE_ZIP = (
     r"(?:,?[ \t]*\n?[ \t]*(?:[A-Z][\w'’.\-]*[ \t]){0,3}[A-Z][\w'’.\-]*,[ \t]*(?:[A-Z]{2}|STATES)"
     r"[ \t]+\d{5}(?:-\d{4})?(?!\d))?"
@@ -381,11 +414,6 @@ class AddressRecognizer:
 
     @cached_property
     def _patterns(self) -> list[tuple[re.Pattern[str], float]]:
-        suffixes = sorted(
-            {s for s in lexicon.street_suffixes() if s.isalpha()}, key=len, reverse=True
-        )
-        forms = {form for s in suffixes for form in (s.capitalize(), s.upper())}
-        suffix = "(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + ")"
         states = "|".join(re.escape(s) for s in lexicon.US_STATES)
         tail = _CITY_STATE_ZIP.replace("STATES", states)
         european = (
@@ -405,16 +433,43 @@ class AddressRecognizer:
             r",?\s*\n?\s*[ADF]PO\s+A[AEP]\s+\d{5}\b"
         )
         return [
-            (re.compile(_STREET_NUMBER_FIRST.replace("SUFFIX", suffix) + _SECONDARY + tail), 0.85),
             (re.compile(european), 0.75),
             (re.compile(romance), 0.75),
             (re.compile(military), 0.9),
             (re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", re.IGNORECASE), 0.8),
         ]
 
+    @cached_property
+    def _rest(self) -> re.Pattern[str]:
+        states = "|".join(re.escape(s) for s in lexicon.US_STATES)
+        return re.compile(r"\.?" + _SECONDARY + _CITY_STATE_ZIP.replace("STATES", states))
+
+    def _number_first(self, doc: Document) -> Iterator[Span]:
+        """Building number, up to five capitalised words; the street kind is checked by set look-up
+        (one pass and a hash probe instead of a 600-way regex alternation)."""
+        suffixes = lexicon.street_suffixes()
+        text = doc.text
+        for match in _STREET_HEAD.finditer(text):
+            words = list(_STREET_WORD.finditer(text, match.start("words"), match.end("words")))
+            cut = None
+            for index in range(len(words) - 1, 0, -1):
+                if words[index].group().rstrip(".").lower() in suffixes:
+                    cut = words[index].end()
+                    break
+            if cut is None:
+                continue
+            if text[cut - 1] == ".":
+                cut -= 1
+            rest = self._rest.match(text, cut)
+            end = rest.end() if rest else cut
+            while end > match.start() and text[end - 1] in " \t\n,":
+                end -= 1
+            yield Span(match.start(), end, "STREET_ADDRESS", 0.85, self.name, "street address shape")
+
     def find(self, doc: Document) -> Iterator[Span]:
         if not doc.has_digit:
             return
+        yield from self._number_first(doc)
         for regex, score in self._patterns:
             for match in regex.finditer(doc.text):
                 start, end = match.span()
@@ -439,9 +494,19 @@ class OrganizationRecognizer:
         alt = "|".join(re.escape(s) for s in suffixes)
         return [
             (re.compile(rf"\b{cap}, {cap},? (?:and|&|y|e|und|et|en) {cap}\b"), 0.8),
-            (re.compile(rf"\b{cap}(?:[ -]{cap}|(?: y| e| and| &| und| et) {cap}){{0,3}},? (?:{alt})(?![\w])"), 0.9),
-            (re.compile(rf"\b(?:University|Bank|Institute|College|Department|Ministry|School)"
-                        rf" of(?: the)? {cap}(?: {cap}){{0,2}}"), 0.75),
+            (
+                re.compile(
+                    rf"\b{cap}(?:[ -]{cap}|(?: y| e| and| &| und| et) {cap}){{0,3}},? (?:{alt})(?![\w])"
+                ),
+                0.9,
+            ),
+            (
+                re.compile(
+                    rf"\b(?:University|Bank|Institute|College|Department|Ministry|School)"
+                    rf" of(?: the)? {cap}(?: {cap}){{0,2}}"
+                ),
+                0.75,
+            ),
             (re.compile(rf"(?<![\w-]){cap}-{cap}(?![\w-])"), 0.5),
         ]
 
@@ -457,8 +522,14 @@ class OrganizationRecognizer:
                     if before and before[-1] in lexicon.first_names():
                         continue
                     hit = doc.context_hit(_ORG_CONTEXT, start, end, 24, 0)
-                    yield Span(start, end, "ORGANIZATION", 0.7 if hit else score, self.name,
-                               "hyphenated family names" + (f"; context '{hit}'" if hit else ""))
+                    yield Span(
+                        start,
+                        end,
+                        "ORGANIZATION",
+                        0.7 if hit else score,
+                        self.name,
+                        "hyphenated family names" + (f"; context '{hit}'" if hit else ""),
+                    )
                     continue
                 yield Span(start, end, "ORGANIZATION", score, self.name, "organisation name shape")
 
