@@ -7,6 +7,7 @@ plain function on ``app`` and the table helpers are reusable.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -15,6 +16,9 @@ from rich.text import Text
 from bastion.cli.context import console, settings_from
 from bastion.core.errors import EXIT_FINDINGS
 from bastion.secrets import WELL_KNOWN_KEYS, KeyRing, KeyStatus, keyring_from_settings
+
+if TYPE_CHECKING:
+    from bastion.serving.apikeys import ApiKeyStore, IssuedKey
 
 app = typer.Typer(
     help="Create and inspect Bastion's keys in the configured secrets backend.",
@@ -106,3 +110,93 @@ def status(
             console.print(f"missing: {', '.join(missing)}; run `bastion keys init`", soft_wrap=True)
     if any(not item.present or item.problem for item in statuses):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+# API keys for the gateway ---------------------------------------------------------------
+def _key_store(ctx: typer.Context) -> ApiKeyStore:
+    # Imported here: the gateway's dependencies are the optional ``serve`` extra.
+    from bastion.serving.apikeys import key_store_from_settings
+
+    return key_store_from_settings(settings_from(ctx))
+
+
+def _print_issued(issued: IssuedKey, as_json: bool, verb: str) -> None:
+    if as_json:
+        console.print_json(json.dumps({**issued.record.to_dict(), "key": issued.plaintext}))
+        return
+    record = issued.record
+    expires = record.to_dict()["expires_at"] or "never"
+    console.print(
+        f"{verb} API key [cyan]{record.name}[/cyan] (scopes {', '.join(sorted(record.scopes))}, "
+        f"expires {expires}). It is shown once; store it now:",
+        soft_wrap=True,
+    )
+    console.print(issued.plaintext, soft_wrap=True, markup=False, highlight=False)
+
+
+@app.command("create")
+def create_key(
+    ctx: typer.Context,
+    name: str = typer.Option(..., "--name", help="Key name (the principal is key:<name>)."),
+    scopes: str = typer.Option(..., "--scopes", help="Comma-separated: predict, guard, admin."),
+    expires: str | None = typer.Option(None, "--expires", help="Lifetime such as 90d or 12h."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (includes the key once)."),
+) -> None:
+    """Create a gateway API key; the key is printed once and only its hash is stored."""
+    from bastion.serving.apikeys import parse_duration, parse_scopes
+
+    lifetime = parse_duration(expires) if expires else None
+    store = _key_store(ctx)
+    _print_issued(store.create(name, parse_scopes(scopes), expires_in=lifetime), as_json, "created")
+
+
+@app.command("list")
+def list_keys(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List gateway API keys (names, prefixes, scopes, expiry, state; never the keys)."""
+    records = _key_store(ctx).list()
+    if as_json:
+        console.print_json(json.dumps([record.to_dict() for record in records]))
+        return
+    table = Table(title="gateway API keys")
+    for column in ("name", "prefix", "scopes", "created", "expires", "state"):
+        table.add_column(column)
+    for record in records:
+        row = record.to_dict()
+        state = str(row["state"])
+        style = "green" if state == "active" else "red"
+        table.add_row(
+            record.name,
+            record.prefix,
+            ",".join(sorted(record.scopes)),
+            str(row["created_at"]),
+            str(row["expires_at"] or "never"),
+            f"[{style}]{state}[/{style}]",
+        )
+    console.print(table)
+
+
+@app.command("revoke")
+def revoke_key(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Key name or prefix."),
+) -> None:
+    """Revoke an API key; every gateway process refuses it from the next request on."""
+    record = _key_store(ctx).revoke(name)
+    console.print(f"revoked API key [cyan]{record.name}[/cyan] ({record.prefix})")
+
+
+@app.command("rotate")
+def rotate_key(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Key name."),
+    expires: str | None = typer.Option(None, "--expires", help="New lifetime (default: same)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (includes the key once)."),
+) -> None:
+    """Replace an API key's secret (same name and scopes); the old key stops working now."""
+    from bastion.serving.apikeys import parse_duration
+
+    lifetime = parse_duration(expires) if expires else None
+    _print_issued(_key_store(ctx).rotate(name, expires_in=lifetime), as_json, "rotated")

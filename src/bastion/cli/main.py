@@ -19,6 +19,7 @@ from bastion.cli import (
     model_cmd,
     privacy_cmd,
     risk_cmd,
+    serve_cmd,
     train_cmd,
 )
 from bastion.cli.context import err_console
@@ -41,6 +42,8 @@ app.add_typer(model_cmd.app, name="model")
 app.add_typer(demo_cmd.app, name="demo")
 app.add_typer(privacy_cmd.app, name="privacy")
 app.add_typer(risk_cmd.app, name="risk")
+app.add_typer(serve_cmd.app, name="serve")
+app.add_typer(serve_cmd.scan_app, name="scan")
 
 
 def _version(value: bool) -> None:

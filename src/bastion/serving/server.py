@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from bastion.core.errors import ConfigError
 from bastion.core.settings import Settings
@@ -53,6 +54,8 @@ def serve(settings: Settings) -> None:
     options = uvicorn_options(settings)
     if settings.serving.workers > 1:
         # Workers are separate processes: each loads settings from file/env (BASTION_CONFIG).
+        if settings.source_file is not None:
+            os.environ.setdefault("BASTION_CONFIG", str(settings.source_file))
         uvicorn.run("bastion.serving.server:app_factory", factory=True, **options)  # type: ignore[arg-type]
         return
     options.pop("workers")
