@@ -1,0 +1,221 @@
+"""Audit log: chained appends vs plain un-chained inserts of the same rows, and verification.
+
+For each store (SQLite file, PostgreSQL) and each repeat, in one run:
+
+* plain one-by-one   - INSERT of a prepared row (id, time, fields, JSON), one transaction each
+* chained one-by-one - ``AuditLog.append`` (validate, hash-chain, checkpoint every 256, witness)
+* plain batched      - executemany of ``--batch`` rows per transaction
+* chained batched    - ``AuditLog.append_many`` with ``--batch`` events per call
+* verify             - ``AuditLog.verify`` over the whole chained log (hashes, Merkle roots,
+                       signatures of database checkpoints and witness entries)
+* read rows          - the same rows fetched with one SELECT and no checks (the floor for verify)
+
+Both sides build their rows inside the timed region (a fresh UUID, the UTC time, canonical
+JSON details - what any audit logger must do) and use the same engine settings (SQLite: WAL,
+synchronous=FULL, so every commit is durable).  Prints medians over ``--repeats`` and the
+chained/plain cost ratio.
+
+    .venv/bin/python benchmarks/audit_append.py --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bastion.audit import AuditLog, EventInput
+from bastion.audit.events import canonical_json
+from bastion.audit.store import create_engine
+from bastion.core.crypto import generate_ed25519_private_pem, load_ed25519_private
+from bastion.core.timeutil import isoformat, utcnow
+
+DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
+
+
+def sample_inputs(count: int) -> list[EventInput]:
+    return [
+        EventInput(
+            principal=f"analyst-{index % 7}@example.org",
+            action="dataset:read" if index % 3 else "model:train",
+            resource=f"dataset:clinical/notes-{index % 50}",
+            outcome="allow" if index % 5 else "deny",
+            details={
+                "rule": "p, analyst, dataset:clinical/*, read",
+                "columns": 12,
+                "digest": uuid.UUID(int=index).hex * 2,
+            },
+        )
+        for index in range(count)
+    ]
+
+
+def plain_table(prefix: str) -> tuple[sa.MetaData, sa.Table]:
+    metadata = sa.MetaData()
+    table = sa.Table(
+        f"{prefix}_plain",
+        metadata,
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("ts", sa.String(32), nullable=False, index=True),
+        sa.Column("principal", sa.String(256), nullable=False, index=True),
+        sa.Column("action", sa.String(128), nullable=False, index=True),
+        sa.Column("resource", sa.String(1024), nullable=False),
+        sa.Column("outcome", sa.String(64), nullable=False),
+        sa.Column("details", sa.Text(), nullable=False),
+    )
+    return metadata, table
+
+
+def plain_rows(inputs: list[EventInput]) -> list[tuple[Any, ...]]:
+    now = isoformat(utcnow())
+    return [
+        (
+            str(uuid.uuid4()),
+            now,
+            item.principal,
+            item.action,
+            item.resource,
+            item.outcome,
+            canonical_json(item.details),
+        )
+        for item in inputs
+    ]
+
+
+def rate(count: int, work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return count / (time.perf_counter() - start)
+
+
+def one_repeat(url: str, prefix: str, args: argparse.Namespace, workdir: Path) -> dict[str, float]:
+    key = load_ed25519_private(generate_ed25519_private_pem())
+    singles = sample_inputs(args.single)
+    batched = sample_inputs(args.events)
+    batches = [batched[i : i + args.batch] for i in range(0, len(batched), args.batch)]
+    results: dict[str, float] = {}
+
+    engine = create_engine(url, busy_timeout_seconds=10)
+    metadata, table = plain_table(prefix)
+    metadata.create_all(engine)
+    # The same driver-level executemany the audit log uses, minus the chain columns.
+    mark = "?" if engine.dialect.name == "sqlite" else "%s"
+    insert = (
+        f"INSERT INTO {table.name} (event_id, ts, principal, action, resource, outcome, details) "
+        f"VALUES ({', '.join([mark] * 7)})"
+    )
+    log = AuditLog(
+        url,
+        signing_key=key,
+        table_prefix=prefix,
+        witness_path=workdir / f"{prefix}-witness.jsonl",
+    )
+    try:
+
+        def plain_single() -> None:
+            for item in singles:
+                row = plain_rows([item])[0]
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(insert, [row])
+
+        def chained_single() -> None:
+            for item in singles:
+                log.append(
+                    principal=item.principal,
+                    action=item.action,
+                    resource=item.resource,
+                    outcome=item.outcome,
+                    details=item.details,
+                )
+
+        def plain_batched() -> None:
+            for batch in batches:
+                chunk = plain_rows(batch)
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(insert, chunk)
+
+        def chained_batched() -> None:
+            for batch in batches:
+                log.append_many(batch)
+
+        results["plain one-by-one"] = rate(len(singles), plain_single)
+        results["chained one-by-one"] = rate(len(singles), chained_single)
+        results["plain batched"] = rate(len(batched), plain_batched)
+        results["chained batched"] = rate(len(batched), chained_batched)
+        report = log.verify()
+        assert report.ok, report.summary()
+        results["verify"] = rate(report.events_checked, log.verify)
+        select_all = (
+            f"SELECT seq, event_id, ts, principal, action, resource, outcome, details, "
+            f"prev_hash, hash FROM {prefix}_events ORDER BY seq"
+        )
+
+        def read_rows() -> None:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(select_all).fetchall()
+
+        results["read rows, no checks"] = rate(report.events_checked, read_rows)
+    finally:
+        log.drop_tables()
+        log.close()
+        metadata.drop_all(engine)
+        engine.dispose()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000, help="events in the batched run")
+    parser.add_argument("--single", type=int, default=2_000, help="events appended one by one")
+    parser.add_argument("--batch", type=int, default=500, help="events per batch")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--postgres-url", default=DEFAULT_PG)
+    parser.add_argument("--json", action="store_true", help="also print raw results as JSON")
+    args = parser.parse_args()
+
+    all_results: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for store in args.stores.split(","):
+            per_metric: dict[str, list[float]] = {}
+            for repeat in range(args.repeats):
+                prefix = f"bench_{uuid.uuid4().hex[:8]}"
+                url = (
+                    f"sqlite:///{workdir / f'{prefix}.db'}"
+                    if store == "sqlite"
+                    else args.postgres_url
+                )
+                for metric, value in one_repeat(url, prefix, args, workdir).items():
+                    per_metric.setdefault(metric, []).append(value)
+                print(f"{store}: repeat {repeat + 1}/{args.repeats} done", flush=True)
+            all_results[store] = per_metric
+
+    print()
+    print(
+        f"events: {args.single} one-by-one, {args.events} batched ({args.batch}/batch); "
+        f"medians of {args.repeats} repeats"
+    )
+    print(f"{'store':<10} {'measure':<20} {'events/s':>12}")
+    for store, per_metric in all_results.items():
+        medians = {metric: statistics.median(values) for metric, values in per_metric.items()}
+        for metric, value in medians.items():
+            print(f"{store:<10} {metric:<20} {value:>12,.0f}")
+        for mode in ("one-by-one", "batched"):
+            ratio = medians[f"plain {mode}"] / medians[f"chained {mode}"]
+            print(f"{store:<10} {'chained/plain cost, ' + mode:<34} {ratio:>5.2f}x")
+    if args.json:
+        print(json.dumps(all_results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
