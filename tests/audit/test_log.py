@@ -197,3 +197,47 @@ def test_repr_hides_the_database_password(make_log: LogFactory) -> None:
 
     message = describe_db_error("postgresql://u:hunter2@db/x", RuntimeError("refused"))
     assert "hunter2" not in message and "***" in message
+
+
+def test_any_single_field_edit_is_named(make_log: LogFactory, tmp_path: Path) -> None:
+    """Property: editing any text field of any event is reported at exactly that event."""
+    import sqlite3
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    log = make_log()
+    ids = fill(log, 30)
+    columns = ["event_id", "ts", "principal", "action", "resource", "outcome", "details"]
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        seq=st.integers(min_value=0, max_value=29),
+        column=st.sampled_from(columns),
+        suffix=st.text(min_size=1, max_size=3),
+    )
+    def edit_is_caught(seq: int, column: str, suffix: str) -> None:
+        db = sqlite3.connect(tmp_path / "audit.db")
+        try:
+            (original,) = db.execute(
+                f"SELECT {column} FROM bastion_audit_events WHERE seq = ?", (seq,)
+            ).fetchone()
+            db.execute(
+                f"UPDATE bastion_audit_events SET {column} = ? WHERE seq = ?",
+                (original + suffix, seq),
+            )
+            db.commit()
+            report = log.verify()
+            assert not report.ok
+            assert report.first_bad_seq == seq
+            expected_id = original + suffix if column == "event_id" else ids[seq]
+            assert report.first_bad_event_id == expected_id
+        finally:
+            db.execute(
+                f"UPDATE bastion_audit_events SET {column} = ? WHERE seq = ?", (original, seq)
+            )
+            db.commit()
+            db.close()
+
+    edit_is_caught()
+    assert log.verify().ok
