@@ -98,9 +98,9 @@ def vin(value: str) -> bool | None:
 
 
 def not_repetitive(value: str) -> bool | None:
-    """Rejects placeholder numbers such as 0000000 or 123456789."""
+    """Rejects placeholder numbers made of one repeated digit, such as 0000000."""
     number = digits(value)
-    return None if number and not _repetitive(number) else False
+    return None if number and len(set(number)) > 1 else False
 
 
 def has_digit(value: str) -> bool | None:
