@@ -89,7 +89,7 @@ _PATTERNS: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         "instruction-override",
         0.9,
         re.compile(
-            r"\b(?:your\s+)?(?:new|real|actual|updated|true)\s+(?:instructions?|task|orders|directive|rules)\s+(?:is|are|:)|\bneue\s+(?:Anweisung(?:en)?|Aufgabe|Befehle?)\s*(?::|lautet|ist|sind)",
+            r"\b(?:your\s+)?(?:new|real|actual|updated|true)\s+(?:instructions?|task|orders|directive|rules)\s*(?:is\b|are\b|:)|\bneue\s+(?:Anweisung(?:en)?|Aufgabe|Befehle?)\s*(?::|lautet|ist|sind)",
             _I,
         ),
     ),
@@ -114,7 +114,7 @@ _PATTERNS: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         "jailbreak-persona",
         1.0,
         re.compile(
-            r"\b(?:DAN|STAN|DUDE|AIM|KEVIN|BetterDAN|AntiGPT|DevMode)\b(?=[^\n]{0,200}\b(?:mode|persona|stands\s+for|anything|jailbreak|character|no\s+restrictions|act|pretend|you\s+are|du\s+bist)\b)|\bdo\s+anything\s+now\b|\bdeveloper\s+mode\s+(?:enabled|on|output)|\bjail\s*break(?:ed|ing)?\b|\bgodmode\b|\bunfiltered\s+mode\b",
+            r"\b(?:DAN|STAN|DUDE|AIM|KEVIN|BetterDAN|AntiGPT|DevMode)\b(?=[^\n]{0,200}\b(?:mode|persona|stands\s+for|anything|jailbreak|character|no\s+restrictions|act|pretend|you\s+are|du\s+bist)\b)|(?i:\bdo\s+anything\s+now\b|\bdeveloper\s+mode\s+(?:enabled|activated|output|is\s+now\s+on)|\bjail\s*break(?:ed|ing)?\s*(?:mode|:|prompt\s*:)|\bgod\s*mode\b|\bunfiltered\s+mode\b)",
             0,
         ),
     ),
@@ -122,7 +122,7 @@ _PATTERNS: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         "jailbreak-persona",
         1.0,
         re.compile(
-            r"\b(?:you\s+are|you're|act\s+as|pretend\s+(?:to\s+be|you\s+are)|roleplay\s+as|play\s+the\s+role\s+of|become|du\s+bist(?:\s+jetzt|\s+nun)?|spiele|tu\s+so\s+als\s+wärst\s+du|stell\s+dir\s+vor,?\s+du\s+bist)\s+(?:now\s+)?(?:an?\s+|eine?n?\s+)?(?:\w+\s+){0,3}?(?:unfiltered|uncensored|unrestricted|unbound|amoral|immoral|unethical|evil|rogue|jailbroken|unlimited|lawless|zensurfrei|unzensiert|uneingeschränkt|ohne\s+(?:Einschränkungen|Regeln|Filter|Zensur))\b",
+            r"\b(?:you\s+are|you're|act\s+as|pretend\s+(?:to\s+be|you\s+are)|roleplay\s+as|play\s+the\s+role\s+of|become|du\s+bist(?:\s+jetzt|\s+nun)?|spiele|tu\s+so,?\s+als\s+wärst\s+du|stell\s+dir\s+vor,?\s+du\s+bist)\s+(?:now\s+)?(?:an?\s+|eine?n?\s+)?(?:\w+\s+){0,3}?(?:unfiltered|uncensored|unrestricted|unbound|amoral|immoral|unethical|evil|rogue|jailbroken|unlimited|lawless|zensurfrei|unzensiert|uneingeschränkt|ohne\s+(?:Einschränkungen|Regeln|Filter|Zensur))\b",
             _I,
         ),
     ),
