@@ -27,12 +27,20 @@ from pathlib import Path
 TOOLS = ("bastion", "presidio", "scrubadub")
 PRESIDIO_TYPES = {"US_BANK_NUMBER": "ACCOUNT_NUMBER", "MEDICAL_LICENSE": "LICENSE_NUMBER"}
 SCRUBADUB_TYPES = {
-    "email": "EMAIL_ADDRESS", "phone": "PHONE_NUMBER", "url": "URL", "credit_card": "CREDIT_CARD",
-    "social_security_number": "US_SSN", "drivers_licence": "US_DRIVER_LICENSE",
-    "postalcode": "ZIP_CODE", "vehicle_licence_plate": "VEHICLE_ID", "name": "PERSON",
-    "address": "STREET_ADDRESS", "date_of_birth": "DATE_TIME", "tax_reference_number": "US_ITIN",
+    "email": "EMAIL_ADDRESS",
+    "phone": "PHONE_NUMBER",
+    "url": "URL",
+    "credit_card": "CREDIT_CARD",
+    "social_security_number": "US_SSN",
+    "drivers_licence": "US_DRIVER_LICENSE",
+    "postalcode": "ZIP_CODE",
+    "vehicle_licence_plate": "VEHICLE_ID",
+    "name": "PERSON",
+    "address": "STREET_ADDRESS",
+    "date_of_birth": "DATE_TIME",
+    "tax_reference_number": "US_ITIN",
 }
-#: Applied to gold and predictions alike: distinctions only Bastion makes are not held against others.
+#: Applied to gold and predictions alike: Bastion-only distinctions do not count against others.
 SHARED_ALIASES = {"DATE_OF_BIRTH": "DATE_TIME", "FAX_NUMBER": "PHONE_NUMBER"}
 
 
@@ -52,14 +60,18 @@ def _make_predictor(tool: str, workdir: Path):  # type: ignore[no-untyped-def]
         if not model.exists():
             spacy.blank("en").to_disk(model)
         provider = NlpEngineProvider(
-            nlp_configuration={"nlp_engine_name": "spacy",
-                               "models": [{"lang_code": "en", "model_name": str(model)}]}
+            nlp_configuration={
+                "nlp_engine_name": "spacy",
+                "models": [{"lang_code": "en", "model_name": str(model)}],
+            }
         )
         analyzer = AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=["en"])
 
         def presidio(text: str) -> list[tuple[int, int, str]]:
             results = analyzer.analyze(text=text, language="en")
-            return [(r.start, r.end, PRESIDIO_TYPES.get(r.entity_type, r.entity_type)) for r in results]
+            return [
+                (r.start, r.end, PRESIDIO_TYPES.get(r.entity_type, r.entity_type)) for r in results
+            ]
 
         return presidio
     import scrubadub
@@ -91,14 +103,23 @@ def worker(tool: str, corpus: Path, out: Path, repeats: int) -> None:
             predictions = [predict(t) for t in texts]
             passes.append(time.perf_counter() - t0)
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out.write_text(json.dumps({
-        "tool": tool, "startup_s": startup, "passes_s": passes, "peak_rss_mib": rss_kib / 1024,
-        "predictions": predictions,
-    }))
+    out.write_text(
+        json.dumps(
+            {
+                "tool": tool,
+                "startup_s": startup,
+                "passes_s": passes,
+                "peak_rss_mib": rss_kib / 1024,
+                "predictions": predictions,
+            }
+        )
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, help="JSONL corpus (default: generate one)")
     parser.add_argument("--n", type=int, default=1000, help="documents to generate")
     parser.add_argument("--seed", type=int, default=99)
@@ -124,12 +145,28 @@ def main() -> None:
             write_jsonl(corpus, generate(args.n, seed=args.seed, split=args.split))
         docs = load_corpus(corpus)
         size_mb = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
-        print(f"corpus: {len(docs)} documents, {size_mb:.2f} MB ({corpus if args.corpus else 'generated'})")
+        print(
+            f"corpus: {len(docs)} documents, {size_mb:.2f} MB "
+            f"({corpus if args.corpus else 'generated'})"
+        )
         results = {}
         for tool in args.tools.split(","):
             out = Path(tmp) / f"{tool}.json"
-            subprocess.run([sys.executable, __file__, "--worker", tool, "--corpus", str(corpus),
-                            "--out", str(out), "--repeats", str(args.repeats)], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    tool,
+                    "--corpus",
+                    str(corpus),
+                    "--out",
+                    str(out),
+                    "--repeats",
+                    str(args.repeats),
+                ],
+                check=True,
+            )
             results[tool] = json.loads(out.read_text())
 
     summary: dict[str, dict[str, object]] = {}
@@ -151,11 +188,16 @@ def main() -> None:
         }
 
     base = summary.get("bastion")
-    print(f"\n{'tool':10} {'start s':>8} {'docs/s':>9} {'MB/s':>7} {'peak MiB':>9} {'P':>6} {'R':>6} {'F2':>6}")
+    print(
+        f"\n{'tool':10} {'start s':>8} {'docs/s':>9} {'MB/s':>7} {'peak MiB':>9} "
+        f"{'P':>6} {'R':>6} {'F2':>6}"
+    )
     for tool, s in summary.items():
         o = s["overall"]
-        print(f"{tool:10} {s['startup_s']:>8} {s['docs_per_s']:>9} {s['mb_per_s']:>7} "
-              f"{s['peak_rss_mib']:>9} {o['precision']:>6} {o['recall']:>6} {o['f2']:>6}")  # type: ignore[index]
+        print(
+            f"{tool:10} {s['startup_s']:>8} {s['docs_per_s']:>9} {s['mb_per_s']:>7} "
+            f"{s['peak_rss_mib']:>9} {o['precision']:>6} {o['recall']:>6} {o['f2']:>6}"
+        )  # type: ignore[index]
     if base:
         for tool, s in summary.items():
             if tool != "bastion":
@@ -171,7 +213,9 @@ def main() -> None:
             if row is None or row["tp"] + row["fp"] == 0:
                 cells.append(f"{'-':>22}")
             else:
-                cells.append(f"{row['f2']:.3f} ({row['precision']:.2f}/{row['recall']:.2f})".rjust(22))
+                cells.append(
+                    f"{row['f2']:.3f} ({row['precision']:.2f}/{row['recall']:.2f})".rjust(22)
+                )
         print(f"{t:24}" + "".join(cells))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))

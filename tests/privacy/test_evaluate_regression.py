@@ -11,9 +11,17 @@ from bastion.privacy.evaluate import Report, evaluate, load_corpus
 
 CORPUS = Path(__file__).parent / "data" / "regression.jsonl"
 FLOORS = {
-    "PERSON": 0.93, "LOCATION": 0.9, "DATE_TIME": 0.95, "EMAIL_ADDRESS": 0.98,
-    "PHONE_NUMBER": 0.93, "STREET_ADDRESS": 0.85, "ORGANIZATION": 0.65, "AGE": 0.95,
-    "IBAN_CODE": 0.95, "URL": 0.95, "MAC_ADDRESS": 0.95,
+    "PERSON": 0.93,
+    "LOCATION": 0.9,
+    "DATE_TIME": 0.95,
+    "EMAIL_ADDRESS": 0.98,
+    "PHONE_NUMBER": 0.93,
+    "STREET_ADDRESS": 0.85,
+    "ORGANIZATION": 0.65,
+    "AGE": 0.95,
+    "IBAN_CODE": 0.95,
+    "URL": 0.95,
+    "MAC_ADDRESS": 0.95,
 }
 
 

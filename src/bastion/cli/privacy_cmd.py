@@ -40,19 +40,26 @@ def read_text_input(source: str) -> tuple[str, str]:
             return source, "<argument>"
         label = str(path)
         if path.stat().st_size > MAX_SCAN_BYTES:
-            raise ValidationError(f"file is larger than {MAX_SCAN_BYTES // 2**20} MiB; use "
-                                  "'bastion privacy deid' for bulk data", file=label)
+            raise ValidationError(
+                f"file is larger than {MAX_SCAN_BYTES // 2**20} MiB; use "
+                "'bastion privacy deid' for bulk data",
+                file=label,
+            )
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise ValidationError(f"cannot read: {exc.strerror}", file=label) from exc
     if b"\x00" in data[:8192]:
-        raise ValidationError("looks like a binary file (NUL bytes); scan text files only", file=label)
+        raise ValidationError(
+            "looks like a binary file (NUL bytes); scan text files only", file=label
+        )
     try:
         return data.decode("utf-8"), label
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise ValidationError(f"not valid UTF-8 at byte offset {exc.start}", file=label, line=line) from exc
+        raise ValidationError(
+            f"not valid UTF-8 at byte offset {exc.start}", file=label, line=line
+        ) from exc
 
 
 @app.command("scan")
@@ -77,16 +84,22 @@ def scan(
         engine = default_engine()
     else:
         engine = build_engine(
-            EngineConfig(default_threshold=0.5 if threshold is None else threshold,
-                         custom_recognizers=tuple(recognizers))
+            EngineConfig(
+                default_threshold=0.5 if threshold is None else threshold,
+                custom_recognizers=tuple(recognizers),
+            )
         )
     spans = engine.analyze(text, _split(entities))
     if as_json:
         findings = []
         for s in spans:
             row: dict[str, object] = {
-                "start": s.start, "end": s.end, "type": s.entity_type, "score": s.score,
-                "recognizer": s.recognizer, "explanation": s.explanation,
+                "start": s.start,
+                "end": s.end,
+                "type": s.entity_type,
+                "score": s.score,
+                "recognizer": s.recognizer,
+                "explanation": s.explanation,
             }
             if not no_values:
                 row["value"] = text[s.start : s.end]
@@ -104,7 +117,9 @@ def scan(
             table.add_column(column, overflow="fold")
         for s in spans[:limit]:
             value = () if no_values else (text[s.start : s.end][:80],)
-            table.add_row(f"{s.start}-{s.end}", s.entity_type, f"{s.score:.2f}", *value, s.explanation)
+            table.add_row(
+                f"{s.start}-{s.end}", s.entity_type, f"{s.score:.2f}", *value, s.explanation
+            )
         console.print(table)
         if len(spans) > limit:
             err_console.print(f"{len(spans) - limit} more not shown (use --limit or --json)")
@@ -136,7 +151,9 @@ def eval_corpus(
     docs = load_corpus(corpus)
     report = evaluate(docs, default_engine().analyze, threshold=iou, aliases=aliases)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(include_values=not no_values, limit=show), ensure_ascii=False))
+        typer.echo(
+            json.dumps(report.to_dict(include_values=not no_values, limit=show), ensure_ascii=False)
+        )
         return
     table = Table(title=f"{report.documents} documents — match by IoU ≥ {iou} (exact in brackets)")
     for column in ("type", "gold", "precision", "recall", "F1", "F2"):
@@ -145,8 +162,14 @@ def eval_corpus(
     rows.append(("OVERALL", report.overall, report.overall_exact))
     for name, s, e in rows:
         exact = f" [{e.f2:.3f}]" if e is not None else ""
-        table.add_row(name, str(s.tp + s.fn), f"{s.precision:.3f}", f"{s.recall:.3f}",
-                      f"{s.f1:.3f}", f"{s.f2:.3f}{exact}")
+        table.add_row(
+            name,
+            str(s.tp + s.fn),
+            f"{s.precision:.3f}",
+            f"{s.recall:.3f}",
+            f"{s.f1:.3f}",
+            f"{s.f2:.3f}{exact}",
+        )
     console.print(table)
     for title, items in (("missed", report.missed), ("spurious", report.spurious)):
         if items and show:

@@ -1,4 +1,4 @@
-"""Privacy: detect PII/PHI in text (``bastion.privacy.detect``), transform it, evaluate detectors."""
+"""Privacy: detect PII/PHI (``bastion.privacy.detect``), transform it, evaluate detectors."""
 
 from __future__ import annotations
 

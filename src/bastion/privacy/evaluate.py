@@ -66,9 +66,13 @@ class Scores:
 
     def as_dict(self) -> dict[str, float | int]:
         return {
-            "tp": self.tp, "fp": self.fp, "fn": self.fn,
-            "precision": round(self.precision, 4), "recall": round(self.recall, 4),
-            "f1": round(self.f1, 4), "f2": round(self.f2, 4),
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "f2": round(self.f2, 4),
         }
 
 
@@ -115,7 +119,12 @@ class Report:
         def mistakes(items: list[Mistake]) -> list[dict[str, object]]:
             out: list[dict[str, object]] = []
             for m in items[:limit]:
-                row: dict[str, object] = {"doc": m.doc, "start": m.start, "end": m.end, "type": m.type}
+                row: dict[str, object] = {
+                    "doc": m.doc,
+                    "start": m.start,
+                    "end": m.end,
+                    "type": m.type,
+                }
                 if include_values:
                     row["text"] = m.text
                 out.append(row)
@@ -128,7 +137,8 @@ class Report:
             "per_type": {t: self.overlap[t].as_dict() for t in sorted(self.overlap)},
             "per_type_exact": {t: self.exact[t].as_dict() for t in sorted(self.exact)},
             "confusions": [
-                {"gold": g, "predicted": p, "count": n} for (g, p), n in self.confusions.most_common()
+                {"gold": g, "predicted": p, "count": n}
+                for (g, p), n in self.confusions.most_common()
             ],
             "missed": mistakes(self.missed),
             "spurious": mistakes(self.spurious),
@@ -168,7 +178,9 @@ def load_corpus(path: Path) -> list[LabelledDoc]:
 
 def _document(item: object, file: str, line: int) -> LabelledDoc:
     if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-        raise ValidationError("expected an object with a string 'text'", file=file, line=line, field="text")
+        raise ValidationError(
+            "expected an object with a string 'text'", file=file, line=line, field="text"
+        )
     text: str = item["text"]
     spans = item.get("spans", [])
     if not isinstance(spans, list):
@@ -179,12 +191,21 @@ def _document(item: object, file: str, line: int) -> LabelledDoc:
         if not isinstance(span, dict):
             raise ValidationError("span must be an object", file=file, line=line, field=where)
         start, end, kind = span.get("start"), span.get("end"), span.get("type")
-        if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end <= len(text):
-            raise ValidationError(f"offsets must satisfy 0 <= start < end <= {len(text)}",
-                                  file=file, line=line, field=where)
+        if (
+            not isinstance(start, int)
+            or not isinstance(end, int)
+            or not 0 <= start < end <= len(text)
+        ):
+            raise ValidationError(
+                f"offsets must satisfy 0 <= start < end <= {len(text)}",
+                file=file,
+                line=line,
+                field=where,
+            )
         if not isinstance(kind, str) or not kind:
-            raise ValidationError("type must be a non-empty string", file=file, line=line,
-                                  field=f"{where}.type")
+            raise ValidationError(
+                "type must be a non-empty string", file=file, line=line, field=f"{where}.type"
+            )
         gold.append(GoldSpan(start, end, kind))
     return LabelledDoc(text, tuple(gold))
 
@@ -205,7 +226,8 @@ def evaluate(
     for index, doc in enumerate(docs):
         report.documents += 1
         predicted = [
-            GoldSpan(s.start, s.end, aliases.get(s.entity_type, s.entity_type)) for s in predict(doc.text)
+            GoldSpan(s.start, s.end, aliases.get(s.entity_type, s.entity_type))
+            for s in predict(doc.text)
         ]
         gold = [GoldSpan(g.start, g.end, aliases.get(g.type, g.type)) for g in doc.spans]
         if keep is not None:
@@ -255,7 +277,9 @@ def _score(
         if pi not in used_pred:
             table.setdefault(p.type, Scores()).fp += 1
             if report is not None:
-                report.spurious.append(Mistake(index, p.start, p.end, p.type, text[p.start : p.end]))
+                report.spurious.append(
+                    Mistake(index, p.start, p.end, p.type, text[p.start : p.end])
+                )
                 for g in gold:
                     if g.type != p.type and iou(g.start, g.end, p.start, p.end) >= 0.5:
                         report.confusions[(g.type, p.type)] += 1

@@ -21,9 +21,24 @@ print(sorted({s.entity_type for s in spans}))
 
 
 def test_first_call_works_offline(tmp_path: Path) -> None:
-    env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
-           "HF_HUB_OFFLINE": "1", "NO_PROXY": "*"}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                            env=env, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "HF_HUB_OFFLINE": "1",
+        "NO_PROXY": "*",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
-    assert "'PERSON'" in result.stdout and "'US_SSN'" in result.stdout and "'LOCATION'" in result.stdout
+    assert (
+        "'PERSON'" in result.stdout
+        and "'US_SSN'" in result.stdout
+        and "'LOCATION'" in result.stdout
+    )

@@ -8,8 +8,27 @@ from hypothesis import strategies as st
 from bastion.privacy.detect import default_engine
 
 _PIECES = st.sampled_from(
-    ["John", "Smith", "Dr.", "May", " ", "\n", "555-201-3344", "a@b.com", "123-45-6789", ",",
-     "4111 1111 1111 1111", "Main St", "42", "New York", "2024-01-02", "MRN", ":", "@", "."]
+    [
+        "John",
+        "Smith",
+        "Dr.",
+        "May",
+        " ",
+        "\n",
+        "555-201-3344",
+        "a@b.com",
+        "123-45-6789",
+        ",",
+        "4111 1111 1111 1111",
+        "Main St",
+        "42",
+        "New York",
+        "2024-01-02",
+        "MRN",
+        ":",
+        "@",
+        ".",
+    ]
 )
 _TEXT = st.one_of(st.text(max_size=300), st.lists(_PIECES, max_size=40).map("".join))
 

@@ -9,13 +9,19 @@ from bastion.privacy.detect import default_engine
 
 def found(text: str, entity: str | None = None) -> list[tuple[str, str]]:
     spans = default_engine().analyze(text)
-    return [(text[s.start : s.end], s.entity_type) for s in spans if entity in (None, s.entity_type)]
+    return [
+        (text[s.start : s.end], s.entity_type) for s in spans if entity in (None, s.entity_type)
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "value", "entity"),
     [
-        ("Contact: jane.doe+tag@example.co.uk today", "jane.doe+tag@example.co.uk", "EMAIL_ADDRESS"),
+        (
+            "Contact: jane.doe+tag@example.co.uk today",
+            "jane.doe+tag@example.co.uk",
+            "EMAIL_ADDRESS",
+        ),
         ("SSN 536-90-4399 on file", "536-90-4399", "US_SSN"),
         ("ITIN 912-70-1234 issued", "912-70-1234", "US_ITIN"),
         ("Visa 4111 1111 1111 1111 exp 10/27", "4111 1111 1111 1111", "CREDIT_CARD"),
@@ -36,8 +42,11 @@ def found(text: str, entity: str | None = None) -> list[tuple[str, str]]:
         ("DOB: 03/14/1985.", "03/14/1985", "DATE_OF_BIRTH"),
         ("Seen on March 3, 2021 for review", "March 3, 2021", "DATE_TIME"),
         ("She is a 93-year-old widow", "93", "AGE"),
-        ("Lives at 42 Elm Street, Springfield, IL 62704.", "42 Elm Street, Springfield, IL 62704",
-         "STREET_ADDRESS"),
+        (
+            "Lives at 42 Elm Street, Springfield, IL 62704.",
+            "42 Elm Street, Springfield, IL 62704",
+            "STREET_ADDRESS",
+        ),
         ("Patient Maria Gonzalez reports pain", "Maria Gonzalez", "PERSON"),
         ("She moved to Chicago last year", "Chicago", "LOCATION"),
         ("He works for Acme Widgets LLC now", "Acme Widgets LLC", "ORGANIZATION"),

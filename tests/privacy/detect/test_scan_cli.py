@@ -45,15 +45,21 @@ def test_scan_bad_files(tmp_path: Path) -> None:
 def test_scan_long_single_line(tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
     big.write_text(("word " * 250_000) + "x@example.com")
-    result = runner.invoke(app, ["privacy", "scan", str(big), "--json", "--entities", "EMAIL_ADDRESS"])
+    result = runner.invoke(
+        app, ["privacy", "scan", str(big), "--json", "--entities", "EMAIL_ADDRESS"]
+    )
     assert result.exit_code == 1
     assert json.loads(result.stdout)["counts"] == {"EMAIL_ADDRESS": 1}
 
 
 def test_generate_then_eval(tmp_path: Path) -> None:
     out = tmp_path / "c.jsonl"
-    assert runner.invoke(app, ["privacy", "generate-corpus", "--out", str(out), "--n", "20",
-                               "--seed", "3"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["privacy", "generate-corpus", "--out", str(out), "--n", "20", "--seed", "3"]
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(app, ["privacy", "eval", str(out), "--json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["documents"] == 20

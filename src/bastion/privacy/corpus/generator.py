@@ -28,7 +28,9 @@ class Document:
     meta: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return json.dumps({"text": self.text, "spans": self.spans, "meta": self.meta}, ensure_ascii=False)
+        return json.dumps(
+            {"text": self.text, "spans": self.spans, "meta": self.meta}, ensure_ascii=False
+        )
 
 
 def _split(fragments: list[str], split: str) -> list[str]:

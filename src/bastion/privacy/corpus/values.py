@@ -12,9 +12,28 @@ Piece = tuple[str, str | None]
 Maker = Callable[[Faker, Faker, random.Random], list[Piece]]
 
 HONORIFICS = ("Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "Dr", "Mr", "Mrs", "Ms")
-NRP = ("Catholic", "Muslim", "Jewish", "Hindu", "Buddhist", "Mexican", "Irish", "Korean",
-       "Nigerian", "Brazilian", "Polish", "Vietnamese", "Democrat", "Republican", "Italian",
-       "Filipino", "Haitian", "Ethiopian", "Lutheran", "Sikh")
+NRP = (
+    "Catholic",
+    "Muslim",
+    "Jewish",
+    "Hindu",
+    "Buddhist",
+    "Mexican",
+    "Irish",
+    "Korean",
+    "Nigerian",
+    "Brazilian",
+    "Polish",
+    "Vietnamese",
+    "Democrat",
+    "Republican",
+    "Italian",
+    "Filipino",
+    "Haitian",
+    "Ethiopian",
+    "Lutheran",
+    "Sikh",
+)
 
 
 def _name(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
@@ -38,24 +57,44 @@ def _doctor(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
 
 def _date(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
     d = f.date_between("-30y", "+1y")
-    fmt = r.choice(["%m/%d/%Y", "%Y-%m-%d", "%B %d, %Y", "%d %B %Y", "%b %d", "%m/%d/%y", "%d.%m.%Y",
-                    "%B %Y", "%A, %B %d"])
+    fmt = r.choice(
+        [
+            "%m/%d/%Y",
+            "%Y-%m-%d",
+            "%B %d, %Y",
+            "%d %B %Y",
+            "%b %d",
+            "%m/%d/%y",
+            "%d.%m.%Y",
+            "%B %Y",
+            "%A, %B %d",
+        ]
+    )
     return [(d.strftime(fmt), "DATE_TIME")]
 
 
 def _dob(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
     d = f.date_of_birth(minimum_age=1, maximum_age=95)
-    return [(d.strftime(r.choice(["%m/%d/%Y", "%Y-%m-%d", "%B %d, %Y", "%d %b %Y"])), "DATE_OF_BIRTH")]
+    return [
+        (d.strftime(r.choice(["%m/%d/%Y", "%Y-%m-%d", "%B %d, %Y", "%d %b %Y"])), "DATE_OF_BIRTH")
+    ]
 
 
 def _time(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
     t = f.date_time()
-    return [(t.strftime(r.choice(["%H:%M", "%I:%M %p", "%H:%M:%S", "%I %p"])).lstrip("0"), "DATE_TIME")]
+    return [
+        (t.strftime(r.choice(["%H:%M", "%I:%M %p", "%H:%M:%S", "%I %p"])).lstrip("0"), "DATE_TIME")
+    ]
 
 
 def _datetime(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
     t = f.date_time_between("-3y")
-    return [(t.strftime(r.choice(["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M"])), "DATE_TIME")]
+    return [
+        (
+            t.strftime(r.choice(["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M"])),
+            "DATE_TIME",
+        )
+    ]
 
 
 def _age(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
@@ -76,36 +115,65 @@ def _drivers_license(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
 
 
 def _mrn(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
-    return [(f.bothify(r.choice(["########", "MRN-######", "#######", "??#######"])).upper(),
-             "MEDICAL_RECORD_NUMBER")]
+    return [
+        (
+            f.bothify(r.choice(["########", "MRN-######", "#######", "??#######"])).upper(),
+            "MEDICAL_RECORD_NUMBER",
+        )
+    ]
 
 
 def _plan(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
-    return [(f.bothify(r.choice(["???#########", "#########-##", "??-########"])).upper(), "HEALTH_PLAN_ID")]
+    return [
+        (
+            f.bothify(r.choice(["???#########", "#########-##", "??-########"])).upper(),
+            "HEALTH_PLAN_ID",
+        )
+    ]
 
 
 def _account(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
-    return [(r.choice([f.bban(), f.numerify("##########"), f.numerify("####-####-####")]), "ACCOUNT_NUMBER")]
+    return [
+        (
+            r.choice([f.bban(), f.numerify("##########"), f.numerify("####-####-####")]),
+            "ACCOUNT_NUMBER",
+        )
+    ]
 
 
 def _device(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
-    return [(f.bothify(r.choice(["??-#######", "SN########", "???-####-####", "#####??###"])).upper(), "DEVICE_ID")]
+    return [
+        (
+            f.bothify(
+                r.choice(["??-#######", "SN########", "???-####-####", "#####??###"])
+            ).upper(),
+            "DEVICE_ID",
+        )
+    ]
 
 
 def _vin(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
     alphabet = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
-    values = {**{str(d): d for d in range(10)}, **dict(zip("ABCDEFGH", range(1, 9))),
-              **dict(zip("JKLMN", range(1, 6))), "P": 7, "R": 9, **dict(zip("STUVWXYZ", range(2, 10)))}
+    values = {
+        **{str(d): d for d in range(10)},
+        **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+        **dict(zip("JKLMN", range(1, 6), strict=True)),
+        "P": 7,
+        "R": 9,
+        **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+    }
     weights = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
     chars = [r.choice(alphabet) for _ in range(17)]
     chars[0] = r.choice("123456789")
-    total = sum(values[c] * w for c, w in zip(chars, weights))
+    total = sum(values[c] * w for c, w in zip(chars, weights, strict=True))
     chars[8] = "X" if total % 11 == 10 else str(total % 11)
     return [("".join(chars), "VEHICLE_ID")]
 
 
 def _plate(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
-    return [(us.bothify(r.choice(["???-####", "#??-###", "### ???", "?##-???"])).upper(), "VEHICLE_ID")]
+    return [
+        (us.bothify(r.choice(["???-####", "#??-###", "### ???", "?##-???"])).upper(), "VEHICLE_ID")
+    ]
 
 
 def _ssn_lookalike(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
@@ -145,7 +213,11 @@ def _street(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
 
 
 def _us_city_state(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
-    return [(us.city(), "LOCATION"), (", ", None), (us.state_abbr() if r.random() < 0.5 else us.state(), "LOCATION")]
+    return [
+        (us.city(), "LOCATION"),
+        (", ", None),
+        (us.state_abbr() if r.random() < 0.5 else us.state(), "LOCATION"),
+    ]
 
 
 MAKERS: dict[str, Maker] = {

@@ -36,7 +36,7 @@ def _line(node: yaml.Node) -> int:
 
 def _child(node: yaml.MappingNode, key: str) -> yaml.Node | None:
     for k, v in node.value:
-        if isinstance(k, yaml.ScalarNode) and k.value == key:
+        if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.Node):
             return v
     return None
 

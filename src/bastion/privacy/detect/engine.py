@@ -110,7 +110,8 @@ class Engine:
         unknown = sorted(wanted - supported)
         if unknown:
             raise ValidationError(
-                f"unknown entity type(s) {', '.join(unknown)}; known: {', '.join(sorted(supported))}",
+                f"unknown entity type(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(supported))}",
                 field="entities",
             )
         return wanted

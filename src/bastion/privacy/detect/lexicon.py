@@ -5,9 +5,16 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+
+def split_words(text: str) -> list[str]:
+    """Whitespace-separated words of a literal block (keeps long lists readable)."""
+    return text.split()
+
+
 #: Words that are capitalised often but are almost never a name on their own.
 FUNCTION_WORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
+    split_words(
+        """a about above after again against all also am an and any are as at be because been
     before being below between both but by can could did do does doing down during each few
     for from further had has have having he her here hers herself him himself his how i if in
     into is it its itself just me more most my myself no nor not now of off on once only or
@@ -24,17 +31,20 @@ FUNCTION_WORDS = frozenset(
     vitals labs impression error warning info debug trace fatal critical ticket issue order
     account phone email address street city state zip country mr mrs ms dr prof sir madam
     new old good great big small high low first last next north south east west central upper
-    lower general american english""".split()
+    lower general american english"""
+    )
 )
 
 HONORIFICS = frozenset(
-    """mr mrs ms miss mx dr prof professor sir dame lady lord rev fr sr sra srta herr frau
-    mme mlle m mister madam madame dott sig capt lt col sgt maj gen hon judge nurse""".split()
+    split_words(
+        """mr mrs ms miss mx dr prof professor sir dame lady lord rev fr sr sra srta herr frau
+    mme mlle m mister madam madame dott sig capt lt col sgt maj gen hon judge nurse"""
+    )
 )
 
-MONTHS = (
+MONTHS = split_words(
     "january february march april may june july august september october november december"
-).split()
+)
 
 
 def _read(name: str) -> list[str]:
@@ -87,7 +97,9 @@ def place_max_words() -> int:
 @cache
 def street_suffixes() -> frozenset[str]:
     """Street kinds ("Street", "Ave", "Way"), lower-cased."""
-    extra = "st ave rd blvd ln dr ct pl sq hwy pkwy ter cir trl way road lane drive court".split()
+    extra = split_words(
+        "st ave rd blvd ln dr ct pl sq hwy pkwy ter cir trl way road lane drive court"
+    )
     return frozenset(w.lower() for w in _read("street_suffixes.txt")) | frozenset(extra)
 
 
@@ -130,9 +142,11 @@ def city_prefixes() -> frozenset[str]:
 @cache
 def company_suffixes() -> frozenset[str]:
     """Legal-form endings of organisation names, lower-cased, without dots."""
-    extra = """inc incorporated llc ltd limited corp corporation co company plc gmbh ag sa
+    extra = split_words(
+        """inc incorporated llc ltd limited corp corporation co company plc gmbh ag sa
     group holdings partners associates bank university college hospital clinic foundation
-    institute ministry agency department laboratories labs systems technologies solutions""".split()
+    institute ministry agency department laboratories labs systems technologies solutions"""
+    )
     return frozenset(w.lower().strip(".,") for w in _read("company_suffixes.txt")) | frozenset(
         extra
     )
@@ -147,17 +161,20 @@ def jobs() -> frozenset[str]:
 @cache
 def tlds() -> frozenset[str]:
     """Top-level domains accepted for bare domain names."""
-    extra = """com org net edu gov mil int io co ai app dev info biz us uk de fr es it nl be ch
-    at se no dk fi pl cz ru cn jp kr in au nz ca br mx ar eu me tv cc ly ie pt gr tr za""".split()
+    extra = split_words(
+        """com org net edu gov mil int io co ai app dev info biz us uk de fr es it nl be ch
+    at se no dk fi pl cz ru cn jp kr in au nz ca br mx ar eu me tv cc ly ie pt gr tr za"""
+    )
     return frozenset(_read("tlds.txt")) | frozenset(extra)
 
 
-US_STATES = (
-    "Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Georgia "
-    "Hawaii Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland Massachusetts "
-    "Michigan Minnesota Mississippi Missouri Montana Nebraska Nevada Ohio Oklahoma Oregon "
-    "Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming"
-).split() + [
+US_STATES = [
+    *split_words(
+        "Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Georgia "
+        "Hawaii Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland Massachusetts "
+        "Michigan Minnesota Mississippi Missouri Montana Nebraska Nevada Ohio Oklahoma Oregon "
+        "Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming"
+    ),
     "New Hampshire",
     "New Jersey",
     "New Mexico",
@@ -173,12 +190,15 @@ US_STATES = (
 ]
 
 US_STATE_ABBR = frozenset(
-    """AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ
-    NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR GU VI AS MP AA AE AP""".split()
+    split_words(
+        """AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ
+    NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR GU VI AS MP AA AE AP"""
+    )
 )
 
 NRP_WORDS = frozenset(
-    """american americans african asian european hispanic latino latina latinx caucasian
+    split_words(
+        """american americans african asian european hispanic latino latina latinx caucasian
     mexican canadian british english scottish irish welsh french german italian spanish
     portuguese dutch belgian swiss austrian swedish norwegian danish finnish polish czech
     slovak hungarian romanian bulgarian greek turkish russian ukrainian belarusian serbian
@@ -194,11 +214,12 @@ NRP_WORDS = frozenset(
     islamic hindu hindus buddhist buddhists sikh sikhs mormon mormons baptist methodist
     lutheran presbyterian evangelical orthodox atheist agnostic democrat democrats
     republican republicans democratic libertarian socialist socialists communist
-    communists conservative conservatives liberal liberals labour tory tories""".split()
+    communists conservative conservatives liberal liberals labour tory tories"""
+    )
 )
 
 #: Large cities missing from Faker's locale lists (which hold many small towns).
-MAJOR_CITIES = (
+_MAJOR_CITIES = (
     "New York City|Los Angeles|Chicago|Houston|Phoenix|Philadelphia|San Antonio|San Diego|Dallas|"
     "San Jose|Austin|Jacksonville|Fort Worth|Columbus|Charlotte|San Francisco|Indianapolis|"
     "Seattle|Denver|Boston|El Paso|Nashville|Detroit|Oklahoma City|Portland|Las Vegas|Memphis|"
@@ -214,4 +235,5 @@ MAJOR_CITIES = (
     "Johannesburg|Cape Town|Casablanca|Sydney|Melbourne|Brisbane|Perth|Auckland|Wellington|"
     "Munich|Hamburg|Frankfurt|Milan|Naples|Barcelona|Valencia|Seville|Lyon|Marseille|Manchester|"
     "Birmingham|Liverpool|Glasgow|Edinburgh|Belfast|Cardiff|Krakow|Kyiv|Kiev|Bucharest|Sofia"
-).split("|")
+)
+MAJOR_CITIES = tuple(_MAJOR_CITIES.split("|"))

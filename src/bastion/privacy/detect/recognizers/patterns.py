@@ -12,7 +12,7 @@ from bastion.privacy.detect import validators as v
 from bastion.privacy.detect.recognizer import Document, Pattern, PatternRecognizer, Recognizer
 from bastion.privacy.detect.span import Span
 
-I = re.IGNORECASE
+_I = re.IGNORECASE
 
 
 def _p(regex: str, score: float, label: str = "", *, flags: int = 0, **kw: object) -> Pattern:
@@ -94,12 +94,14 @@ def date_recognizers() -> list[Recognizer]:
             "DATE_TIME",
             [
                 _p(
-                    rf"\b(?:{_DAY},?[ \t]+)?{month}\.?[ \t]+\d{{1,2}}(?:st|nd|rd|th)?(?:,?[ \t]+\d{{4}})?\b",
+                    rf"\b(?:{_DAY},?[ \t]+)?{month}\.?[ \t]+\d{{1,2}}(?:st|nd|rd|th)?"
+                    r"(?:,?[ \t]+\d{4})?\b",
                     0.8,
                     "month day year",
                 ),
                 _p(
-                    rf"\b(?:{_DAY},?[ \t]+)?\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{month}\.?,?(?:[ \t]+\d{{4}})?\b",
+                    rf"\b(?:{_DAY},?[ \t]+)?\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{month}"
+                    r"\.?,?(?:[ \t]+\d{4})?\b",
                     0.8,
                     "day month year",
                 ),
@@ -259,7 +261,7 @@ def record_recognizers() -> list[Recognizer]:
                     _labelled(r"MRN|medical\s+record|med\s+rec|chart|record|MR"),
                     0.85,
                     group="v",
-                    flags=I,
+                    flags=_I,
                 ),
                 _p(r"(?<![\w-])[A-Z]{0,3}-?\d{6,10}(?![\w-])", 0.3, needs_context=True),
             ],
@@ -278,7 +280,7 @@ def record_recognizers() -> list[Recognizer]:
                     ),
                     0.8,
                     group="v",
-                    flags=I,
+                    flags=_I,
                 ),
                 _p(
                     r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]"
@@ -302,7 +304,7 @@ def record_recognizers() -> list[Recognizer]:
                     ),
                     0.8,
                     group="v",
-                    flags=I,
+                    flags=_I,
                 ),
                 _p(r"(?<![\w-])\d{8,17}(?![\w-])", 0.3, needs_context=True),
             ],
@@ -320,7 +322,7 @@ def record_recognizers() -> list[Recognizer]:
                     ),
                     0.8,
                     group="v",
-                    flags=I,
+                    flags=_I,
                 ),
                 _p(r"(?<![\w-])\d{15}(?![\w-])", 0.3, "IMEI", needs_context=True),
             ],
@@ -340,7 +342,7 @@ def record_recognizers() -> list[Recognizer]:
                     ),
                     0.8,
                     group="v",
-                    flags=I,
+                    flags=_I,
                 ),
             ],
             validator=v.has_digit,
@@ -359,7 +361,7 @@ def record_recognizers() -> list[Recognizer]:
                     ),
                     0.85,
                     group="v",
-                    flags=I,
+                    flags=_I,
                 ),
             ],
             validator=v.has_digit,
@@ -367,7 +369,7 @@ def record_recognizers() -> list[Recognizer]:
         PatternRecognizer(
             "photo",
             "PHOTO",
-            [_p(r"\b[\w-]+\.(?:jpe?g|png|gif|bmp|tiff?|heic|dcm|webp)\b", 0.35, flags=I)],
+            [_p(r"\b[\w-]+\.(?:jpe?g|png|gif|bmp|tiff?|heic|dcm|webp)\b", 0.35, flags=_I)],
             needs_context=True,
             needs_digit=False,
             context=_words("photo photos photograph picture image headshot portrait face selfie"),
@@ -401,9 +403,9 @@ def network_recognizers() -> list[Recognizer]:
                     r"\b(?:https?|ftp|sftp)://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]",
                     0.9,
                     "scheme URL",
-                    flags=I,
+                    flags=_I,
                 ),
-                _p(r"\bwww\.[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]", 0.85, "www URL", flags=I),
+                _p(r"\bwww\.[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]", 0.85, "www URL", flags=_I),
             ],
             needs_digit=False,
         ),
@@ -415,7 +417,7 @@ def network_recognizers() -> list[Recognizer]:
                     rf"(?<![\w@.:/-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{tlds})"
                     r"(?![\w-]|\.[a-z0-9])",
                     0.65,
-                    flags=I,
+                    flags=_I,
                 )
             ],
             needs_digit=False,
@@ -485,10 +487,10 @@ class AgeRecognizer:
     name = "age"
     entities = frozenset({"AGE"})
     _patterns = (
-        re.compile(r"\b(\d{1,3})[- ](?:years?|yrs?)[- ]old\b", I),
-        re.compile(r"\b(\d{1,3})\s?(?:y/o|yo|y\.o\.|yrs?\.? of age|years of age)(?!\w)", I),
-        re.compile(r"\b(?:age[ds]?|aged)\s*[:=]?\s*(?:of\s+)?(\d{1,3})\b(?![.:/-]\d)", I),
-        re.compile(r"\b(\d{1,3})\s?(?:years?|yrs?)\.?(?=\s*(?:[),;]|$|\band\b))", I),
+        re.compile(r"\b(\d{1,3})[- ](?:years?|yrs?)[- ]old\b", _I),
+        re.compile(r"\b(\d{1,3})\s?(?:y/o|yo|y\.o\.|yrs?\.? of age|years of age)(?!\w)", _I),
+        re.compile(r"\b(?:age[ds]?|aged)\s*[:=]?\s*(?:of\s+)?(\d{1,3})\b(?![.:/-]\d)", _I),
+        re.compile(r"\b(\d{1,3})\s?(?:years?|yrs?)\.?(?=\s*(?:[),;]|$|\band\b))", _I),
     )
 
     def find(self, doc: Document) -> Iterator[Span]:
@@ -509,7 +511,7 @@ class AgeRecognizer:
 _PHONE = re.compile(
     r"(?<![\w+.\-/:])(?:(?:\+|00|011|001)[ .-]?\d{1,3}[ .-]?)?(?:\(0?\d{1,4}\)[ .-]?)?\d{1,4}"
     r"(?:[ .-]?\d{2,5}){1,5}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-]|[.:]\d)",
-    I,
+    _I,
 )
 _SSN_SHAPE = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
 _ISO_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$")
@@ -517,7 +519,7 @@ _DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-
 _REGIONS = ("GB", "FR", "DE", "IT", "ES", "NL", "IE", "CA", "AU", "IN", "BR")
 _NANP = re.compile(
     r"^(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d+)?$",
-    I,
+    _I,
 )
 _PHONE_WORDS = _words(
     "phone tel telephone call called calling cell mobile contact fax reach number ph text "
@@ -546,7 +548,11 @@ class PhoneRecognizer:
                 continue
             word = doc.context_hit(_PHONE_WORDS, start, end, 40, 16)
             plain = value.isdigit()
-            if (plain and word is None) or _SSN_SHAPE.match(value) or (len(number) > 13 and "+" not in value):
+            if (
+                (plain and word is None)
+                or _SSN_SHAPE.match(value)
+                or (len(number) > 13 and "+" not in value)
+            ):
                 continue  # without a phone word, a bare digit run can never score high enough
             score, why = self._score(value)
             if score <= 0.0:
@@ -574,7 +580,11 @@ class PhoneRecognizer:
             return 0.6, "phone-shaped, possible length (phonenumbers)"
         grouped = bool(re.search(r"\d[ .-]\d", value))
         if not (text.startswith("0") or grouped):
-            return (0.3, "possible length (phonenumbers)") if phonenumbers.is_possible_number(parsed) else (0.0, "")
+            return (
+                (0.3, "possible length (phonenumbers)")
+                if phonenumbers.is_possible_number(parsed)
+                else (0.0, "")
+            )
         if _DATE_LIKE.match(value):
             return 0.0, ""
         for region in _REGIONS:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bastion.privacy.detect import lexicon
+from bastion.privacy.detect.lexicon import split_words
 from bastion.privacy.detect.recognizer import Document
 from bastion.privacy.detect.span import Span
 
@@ -23,27 +24,37 @@ _PARTICLES = re.compile(
     r" (?:(?:van|von|der|den|de|del|della|di|da|du|le|la|dos|das|do|ten|ter|bin|ibn|al|el|y) )+"
 )
 _PERSON_AFTER = frozenset(
-    "said says wrote asked called replied reports reported told thinks wants mentioned".split()
+    split_words("said says wrote asked called replied reports reported told thinks wants mentioned")
 )
-_TOWN_WORDS = frozenset("ville city town burg bourg stadt dorf village heights springs".split())
-_DETERMINERS = frozenset("the a an this that these those your my our his her their its to".split())
+_TOWN_WORDS = frozenset(
+    split_words("ville city town burg bourg stadt dorf village heights springs")
+)
+_DETERMINERS = frozenset(
+    split_words("the a an this that these those your my our his her their its to")
+)
 _SENTENCE_END = frozenset('.!?\n•*#>|"“')
 _PERSON_CONTEXT = frozenset(
-    """dear hi hello hey thanks thank dr mr mrs ms by name named patient pt contact contacted
+    split_words(
+        """dear hi hello hey thanks thank dr mr mrs ms by name named patient pt contact contacted
     client customer spoke called call signed sincerely regards cc attn attention per
     wife husband son daughter mother father brother sister friend colleague manager
     nurse physician provider referred seen saw met visited meet emailed agent rep user
     member employee guardian caregiver spouse partner witness author reviewer assigned
-    owner applicant tenant candidate mom dad uncle aunt cousin grandson granddaughter""".split()
+    owner applicant tenant candidate mom dad uncle aunt cousin grandson granddaughter"""
+    )
 )
 _PLACE_CONTEXT = frozenset(
-    """in from to near at visiting visited lives live living lived moved relocated city town
+    split_words(
+        """in from to near at visiting visited lives live living lived moved relocated city town
     village located based born travel traveled travelled trip resides reside resident county
-    province state country region headquartered hometown outside across""".split()
+    province state country region headquartered hometown outside across"""
+    )
 )
 _ORG_CONTEXT = frozenset(
-    """at company employer works worked working employed firm corporation joined insurer
-    vendor bank client organization organisation""".split()
+    split_words(
+        """at company employer works worked working employed firm corporation joined insurer
+    vendor bank client organization organisation"""
+    )
 )
 
 
@@ -103,7 +114,7 @@ class _Scan:
             yield run
 
     def sentence_start(self, token: Token) -> bool:
-        """True at the start of the text, a line, or after . ! ? (capitalisation says little there)."""
+        """True at the start of a text or line, or after . ! ? (capitals say little there)."""
         text = self.doc.text
         i = token.start - 1
         while i >= 0 and text[i] in " \t\r(\"'“‘[":
@@ -249,10 +260,8 @@ class WordRecognizer:
         out: list[Token] = []
         for token in tokens:
             if (
-                token.lower in common
-                and not any(_name_kind(token.lower))
-                or token.lower in org_suffixes
-            ):
+                token.lower in common and not any(_name_kind(token.lower))
+            ) or token.lower in org_suffixes:
                 break
             out.append(token)
         return out
@@ -341,7 +350,7 @@ class WordRecognizer:
                 break
             if is_common and not (given or family):
                 break
-            if low in lexicon.NRP_WORDS or low in lexicon.places() and not (given or family):
+            if low in lexicon.NRP_WORDS or (low in lexicon.places() and not (given or family)):
                 break
             if taken and not (given or family or is_initial) and token.text.isupper():
                 break
@@ -414,8 +423,6 @@ class AddressRecognizer:
 
     @cached_property
     def _patterns(self) -> list[tuple[re.Pattern[str], float]]:
-        states = "|".join(re.escape(s) for s in lexicon.US_STATES)
-        tail = _CITY_STATE_ZIP.replace("STATES", states)
         european = (
             r"\b[A-ZÄÖÜ][\wäöüß\-]*(?:straße|strasse|str\.|gasse|weg|platz|allee|ring|damm|"
             r"straat|laan|gracht|plein|vej|gatan|gata|vägen|veien)\s+\d{1,4}[a-z]?\b"
@@ -464,7 +471,9 @@ class AddressRecognizer:
             end = rest.end() if rest else cut
             while end > match.start() and text[end - 1] in " \t\n,":
                 end -= 1
-            yield Span(match.start(), end, "STREET_ADDRESS", 0.85, self.name, "street address shape")
+            yield Span(
+                match.start(), end, "STREET_ADDRESS", 0.85, self.name, "street address shape"
+            )
 
     def find(self, doc: Document) -> Iterator[Span]:
         if not doc.has_digit:
@@ -496,7 +505,8 @@ class OrganizationRecognizer:
             (re.compile(rf"\b{cap}, {cap},? (?:and|&|y|e|und|et|en) {cap}\b"), 0.8),
             (
                 re.compile(
-                    rf"\b{cap}(?:[ -]{cap}|(?: y| e| and| &| und| et) {cap}){{0,3}},? (?:{alt})(?![\w])"
+                    rf"\b{cap}(?:[ -]{cap}|(?: y| e| and| &| und| et) {cap}){{0,3}},? "
+                    rf"(?:{alt})(?![\w])"
                 ),
                 0.9,
             ),
