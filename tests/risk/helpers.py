@@ -15,15 +15,40 @@ BASE: dict[str, Any] = {
     ],
     "elements": [
         {"id": "doctor", "type": "actor", "name": "Doctor", "boundary": "clinic"},
-        {"id": "api", "type": "inference_endpoint", "name": "API", "boundary": "platform",
-         "properties": {"trained_on": ["phi"]}},
-        {"id": "notes", "type": "data_store", "name": "Notes", "boundary": "platform", "data": ["phi"]},
+        {
+            "id": "api",
+            "type": "inference_endpoint",
+            "name": "API",
+            "boundary": "platform",
+            "properties": {"trained_on": ["phi"]},
+        },
+        {
+            "id": "notes",
+            "type": "data_store",
+            "name": "Notes",
+            "boundary": "platform",
+            "data": ["phi"],
+        },
     ],
     "flows": [
-        {"id": "f1", "name": "ask", "from": "doctor", "to": "api", "data": ["phi"],
-         "protocol": "https", "authentication": "oauth2"},
-        {"id": "f2", "name": "store", "from": "api", "to": "notes", "data": ["phi"],
-         "protocol": "http", "authentication": "none"},
+        {
+            "id": "f1",
+            "name": "ask",
+            "from": "doctor",
+            "to": "api",
+            "data": ["phi"],
+            "protocol": "https",
+            "authentication": "oauth2",
+        },
+        {
+            "id": "f2",
+            "name": "store",
+            "from": "api",
+            "to": "notes",
+            "data": ["phi"],
+            "protocol": "http",
+            "authentication": "none",
+        },
     ],
 }
 

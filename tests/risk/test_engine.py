@@ -76,7 +76,9 @@ def test_assumption_suppresses_with_reason() -> None:
 
 def test_atlas_assumption_suppresses_every_rule_with_that_technique() -> None:
     document = copy_base()
-    document["elements"][1]["assumptions"] = [{"atlas": "AML.T0024.000", "reason": "no scores returned"}]
+    document["elements"][1]["assumptions"] = [
+        {"atlas": "AML.T0024.000", "reason": "no scores returned"}
+    ]
     result = assess(write_system(Path("system.yaml"), document))
     assert rules_on(result, "api")["ml.membership-inference"].suppressed is not None
     assert rules_on(result, "api")["ml.model-inversion"].suppressed is None
@@ -86,7 +88,9 @@ def test_failing_evidence_neither_suppresses_nor_reduces(tmp_path: Path) -> None
     Path("gateway.toml").write_text("[serving]\nfail_open = true\n", encoding="utf-8")
     document = copy_base()
     document["elements"][1]["controls"] = ["rate-limiting"]
-    document["evidence"] = [{"control": "rate-limiting", "check": "gateway_config", "path": "gateway.toml"}]
+    document["evidence"] = [
+        {"control": "rate-limiting", "check": "gateway_config", "path": "gateway.toml"}
+    ]
     failing = assess(write_system(Path("system.yaml"), document))
     assert failing.evidence["rate-limiting"].status == "failing"
     entry = next(e for e in failing.active if e["rule"] == "ml.model-extraction")
@@ -151,7 +155,9 @@ def test_every_rule_is_specific() -> None:
 
 values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -174,7 +180,10 @@ def test_condition_evaluation_never_raises(value: Any) -> None:
 
 @given(st.dictionaries(st.text(max_size=6), values, max_size=4))
 def test_condition_compiler_rejects_garbage_cleanly(raw: dict[str, Any]) -> None:
+    """Arbitrary mappings either compile or raise ValidationError, never anything else."""
     try:
-        compile_condition(raw, element_field, "when")
-    except ValidationError:
-        pass
+        compiled = compile_condition(raw, element_field, "when")
+    except ValidationError as exc:
+        assert exc.field is not None
+    else:
+        assert compiled.op in ("all", "any", "not", "in", "any_of", "equals", "is", "exists")

@@ -19,7 +19,10 @@ def load(path: Path):  # type: ignore[no-untyped-def]
 def test_valid_model_loads_with_boundaries_and_implied_controls() -> None:
     model = load(write_system(Path("system.yaml")))
     assert set(model.elements) == {"doctor", "api", "notes"}
-    assert model.flows["f1"].encrypted and "encryption-in-transit" in model.flows["f1"].implied_controls
+    assert (
+        model.flows["f1"].encrypted
+        and "encryption-in-transit" in model.flows["f1"].implied_controls
+    )
     assert not model.flows["f2"].encrypted and not model.flows["f2"].implied_controls
 
 
@@ -94,7 +97,10 @@ def test_assumption_needs_a_reason() -> None:
         (lambda d: d["elements"][0].update(boundary="mars"), "elements[doctor].boundary"),
         (lambda d: d["flows"][0].update(authentication="wink"), "flows[f1].authentication"),
         (lambda d: d["elements"][0].update(colour="red"), "elements[0].colour"),
-        (lambda d: d.update(evidence=[{"control": "rate-limiting", "check": "vibes"}]), "evidence[0].check"),
+        (
+            lambda d: d.update(evidence=[{"control": "rate-limiting", "check": "vibes"}]),
+            "evidence[0].check",
+        ),
     ],
 )
 def test_other_bad_input(mutate, field: str) -> None:  # type: ignore[no-untyped-def]

@@ -20,10 +20,24 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
 
-    def append(self, *, principal: str, action: str, resource: str, outcome: str,
-               details: Mapping[str, Any] | None = None) -> None:
-        self.events.append({"principal": principal, "action": action, "resource": resource,
-                            "outcome": outcome, "details": dict(details or {})})
+    def append(
+        self,
+        *,
+        principal: str,
+        action: str,
+        resource: str,
+        outcome: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.events.append(
+            {
+                "principal": principal,
+                "action": action,
+                "resource": resource,
+                "outcome": outcome,
+                "details": dict(details or {}),
+            }
+        )
 
 
 def first_run(out: Path) -> dict[str, Any]:
@@ -56,8 +70,14 @@ def test_engine_changes_flow_into_unedited_fields() -> None:
     first_run(out)
     document = copy_base()
     document["flows"][1]["protocol"] = "https"  # f2 now encrypted: likelihood drops
-    result = assess(write_system(Path("system.yaml"), document), previous_register=out / "register.json")
-    entry = next(e for e in result.active if e["rule"] == "stride.flow.disclosure-in-transit" and e["target"] == "f2")
+    result = assess(
+        write_system(Path("system.yaml"), document), previous_register=out / "register.json"
+    )
+    entry = next(
+        e
+        for e in result.active
+        if e["rule"] == "stride.flow.disclosure-in-transit" and e["target"] == "f2"
+    )
     assert entry["likelihood"] == entry["engine"]["likelihood"] < 5
 
 
@@ -67,14 +87,18 @@ def test_vanished_threats_are_marked_not_deleted() -> None:
     document = copy_base()
     document["elements"][2]["data"] = []
     document["flows"][1]["data"] = ["internal"]
-    result = assess(write_system(Path("system.yaml"), document), previous_register=out / "register.json")
+    result = assess(
+        write_system(Path("system.yaml"), document), previous_register=out / "register.json"
+    )
     after = {e["id"]: e for e in result.register["entries"]}
     assert set(after) >= {e["id"] for e in before["entries"]}
     vanished = [e for e in after.values() if e["state"] == "vanished"]
     assert vanished and all(e["target"] in ("notes", "f2") for e in vanished)
 
 
-@pytest.mark.parametrize(("field", "value"), [("likelihood", 7), ("impact", 0), ("status", "done"), ("due", "soon")])
+@pytest.mark.parametrize(
+    ("field", "value"), [("likelihood", 7), ("impact", 0), ("status", "done"), ("due", "soon")]
+)
 def test_bad_register_edits_are_rejected_with_location(field: str, value: Any) -> None:
     out = Path("out")
     register = first_run(out)
@@ -90,10 +114,18 @@ def test_signoff_records_in_register_and_audit_log() -> None:
     out = Path("out")
     first_run(out)
     sink = Recorder()
-    record = signoff(out / "register.json", role="legal", by="Dana Counsel", at="2026-01-20T10:00:00.000000Z", sink=sink)
+    record = signoff(
+        out / "register.json",
+        role="legal",
+        by="Dana Counsel",
+        at="2026-01-20T10:00:00.000000Z",
+        sink=sink,
+    )
     register = read_register(out / "register.json")
     assert register["signoffs"] == [record]
-    assert sink.events[0]["action"] == "risk:signoff" and sink.events[0]["principal"] == "Dana Counsel"
+    assert (
+        sink.events[0]["action"] == "risk:signoff" and sink.events[0]["principal"] == "Dana Counsel"
+    )
     assert sink.events[0]["details"]["role"] == "legal"
     assert sink.events[0]["details"]["register_sha256"] == record["register_sha256"]
     # A re-run keeps the sign-off.
@@ -121,4 +153,11 @@ def test_signoff_rejects_bad_role_and_unknown_threat() -> None:
     with pytest.raises(ValidationError):
         signoff(out / "register.json", role="Legal Team!", by="x", at="t", sink=Recorder())
     with pytest.raises(ValidationError, match="no threat"):
-        signoff(out / "register.json", role="legal", by="x", at="t", sink=Recorder(), threat="T-0000000000")
+        signoff(
+            out / "register.json",
+            role="legal",
+            by="x",
+            at="t",
+            sink=Recorder(),
+            threat="T-0000000000",
+        )
