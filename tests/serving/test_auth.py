@@ -50,7 +50,11 @@ def _token(app: FastAPI, settings: Settings, **overrides: object) -> str:
 
 
 def _refused(
-    client: TestClient, app: FastAPI, settings: Settings, headers: dict[str, str], reason: str,
+    client: TestClient,
+    app: FastAPI,
+    settings: Settings,
+    headers: dict[str, str],
+    reason: str,
     status: int = 401,
 ) -> None:
     response = client.post("/v1/predict", json=BODY, headers=headers)
@@ -130,17 +134,13 @@ def test_expired_key(client: TestClient, app: FastAPI, settings: Settings) -> No
     issued = store.create("brief", ["predict"], expires_in=timedelta(seconds=1))
     # Move the expiry into the past directly in the store rather than sleeping.
     with store._engine.begin() as conn:
-        conn.execute(
-            store._table.update().values(expires_at="2000-01-01T00:00:00.000000Z")
-        )
+        conn.execute(store._table.update().values(expires_at="2000-01-01T00:00:00.000000Z"))
     _refused(client, app, settings, {"Authorization": f"Bearer {issued.plaintext}"}, "key-expired")
 
 
 def test_wrong_scope_is_403(client: TestClient, app: FastAPI, settings: Settings) -> None:
     key = key_store_from_settings(settings).create("guards-only", ["guard"]).plaintext
-    _refused(
-        client, app, settings, {"Authorization": f"Bearer {key}"}, "scope-missing", status=403
-    )
+    _refused(client, app, settings, {"Authorization": f"Bearer {key}"}, "scope-missing", status=403)
     ok = client.post("/v1/guard/input", json={"text": "hi"}, headers={"X-API-Key": key})
     assert ok.status_code == 200
 
@@ -250,7 +250,9 @@ def test_tampered_payload(client: TestClient, app: FastAPI, settings: Settings) 
 def test_unknown_kid(client: TestClient, app: FastAPI, settings: Settings) -> None:
     attacker = Ed25519PrivateKey.generate()
     token = jwt.encode(
-        _claims(settings), attacker, algorithm="EdDSA",
+        _claims(settings),
+        attacker,
+        algorithm="EdDSA",
         headers={"kid": key_id(attacker.public_key())},
     )
     _refused(client, app, settings, {"Authorization": f"Bearer {token}"}, "token-kid-unknown")

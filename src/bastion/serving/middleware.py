@@ -296,7 +296,8 @@ class GatewayMiddleware:
         writer = self.writer()
         if writer is None:
             return
-        outcome = "allow" if status < 400 else ("error" if status >= 500 else "deny")
+        # 503 is a refusal by policy (fail closed); other 5xx are failures.
+        outcome = "allow" if status < 400 else ("error" if status in (500, 502, 504) else "deny")
         details: dict[str, Any] = {
             "event": "gateway-request",
             "request_id": ctx.request_id,

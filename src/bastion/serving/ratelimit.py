@@ -160,9 +160,13 @@ def limiter_from_settings(settings: Settings, *, namespace: str = "bastion") -> 
     """The rate limiter configured by ``settings.serving``."""
     serving = settings.serving
     uri = storage_uri(settings)
-    options: dict[str, float] = {}
+    options: dict[str, object] = {}
     if uri.startswith("async+redis"):
-        options = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+        options = {
+            "implementation": "redispy",
+            "socket_timeout": 1.0,
+            "socket_connect_timeout": 1.0,
+        }
     storage = storage_from_string(uri, **options)
     if not isinstance(storage, Storage):
         raise ConfigError(f"rate-limit storage {uri.split(':', 1)[0]} is not asynchronous")
