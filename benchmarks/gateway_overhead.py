@@ -1,0 +1,182 @@
+"""Gateway overhead: the same VADER model bare vs behind Bastion, same run, loopback.
+
+Three uvicorn servers (one process each) are started side by side:
+
+* ``bare``    — a minimal FastAPI endpoint calling VADER directly;
+* ``bastion`` — the gateway: API-key auth, rate limits (memory), batched audit, empty guard chain;
+* ``guards``  — the same gateway with the bundled default guard policy.
+
+A bounded async load generator (httpx, fixed concurrency, fixed request count)
+drives each in turn, in rounds, and reports medians of requests/s, p50, p99.
+
+    .venv/bin/python benchmarks/gateway_overhead.py --requests 2000 --concurrency 16 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+BARE_APP = '''
+from fastapi import FastAPI
+from pydantic import BaseModel
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+analyzer = SentimentIntensityAnalyzer()
+app = FastAPI()
+
+class Body(BaseModel):
+    inputs: list[str]
+
+@app.post("/v1/predict")
+async def predict(body: Body) -> dict:
+    out = []
+    for text in body.inputs:
+        s = analyzer.polarity_scores(text)
+        label = "positive" if s["compound"] >= 0.05 else "negative" if s["compound"] <= -0.05 else "neutral"
+        out.append({"label": label, "scores": s})
+    return {"model": "sentiment", "predictions": out}
+'''
+
+TEXT = "The support team was quick and friendly, but the app still crashes on start."
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(target: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--no-access-log",
+    ]
+    if target.endswith("app_factory"):
+        command.append("--factory")
+    return subprocess.Popen(command, env=env, cwd=cwd)
+
+
+def wait_ready(port: int) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+            if response.status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"server on {port} did not start")
+
+
+async def load(port: int, headers: dict[str, str], requests: int, concurrency: int) -> dict[str, float]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    body = {"inputs": [TEXT]}
+    counter = iter(range(requests))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits) as client:
+
+        async def worker() -> None:
+            for _ in counter:
+                started = time.perf_counter()
+                response = await client.post("/v1/predict", json=body, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    latencies.sort()
+    if set(statuses) != {200}:
+        raise SystemExit(f"unexpected statuses on port {port}: {statuses}")
+    return {
+        "rps": requests / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=200)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bastion-bench-"))
+    (work / "bare_app.py").write_text(BARE_APP)
+    home = work / "home"
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from bastion.core.settings import load_settings
+    from bastion.secrets import keyring_from_settings
+    from bastion.serving import key_store_from_settings
+
+    settings = load_settings(home=home)
+    keyring_from_settings(settings).init()
+    key = key_store_from_settings(settings).create("bench", ["predict"]).plaintext
+    base_env = {
+        **os.environ,
+        "BASTION_HOME": str(home),
+        "BASTION_SERVING__RATE_LIMITS_PRINCIPAL": json.dumps(["1000000/minute"]),
+        "BASTION_SERVING__RATE_LIMITS_ADDRESS": json.dumps(["1000000/minute"]),
+        "BASTION_LOG_LEVEL": "WARNING",
+    }
+    targets = {
+        "bare": ("bare_app:app", dict(os.environ), {}),
+        "bastion": ("bastion.serving.server:app_factory", base_env, {"X-API-Key": key}),
+        "guards": (
+            "bastion.serving.server:app_factory",
+            {**base_env, "BASTION_SERVING__GUARD_POLICY": "default"},
+            {"X-API-Key": key},
+        ),
+    }
+    servers = {}
+    try:
+        for name, (target, env, _headers) in targets.items():
+            port = free_port()
+            servers[name] = (start(target, port, env, work), port)
+        for _process, port in servers.values():
+            wait_ready(port)
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+        for name, (_process, port) in servers.items():
+            asyncio.run(load(port, targets[name][2], args.warmup, args.concurrency))
+        for _ in range(args.rounds):
+            for name, (_process, port) in servers.items():
+                results[name].append(
+                    asyncio.run(load(port, targets[name][2], args.requests, args.concurrency))
+                )
+    finally:
+        for process, _port in servers.values():
+            process.terminate()
+        for process, _port in servers.values():
+            process.wait(timeout=30)
+
+    summary = {
+        name: {metric: statistics.median(run[metric] for run in runs) for metric in runs[0]}
+        for name, runs in results.items()
+    }
+    print(f"requests={args.requests} concurrency={args.concurrency} rounds={args.rounds} "
+          f"(medians; loopback; {os.cpu_count()} cores shared with the load generator)")
+    print(f"{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs bare':>10}")
+    for name, row in summary.items():
+        ratio = row["rps"] / summary["bare"]["rps"]
+        print(f"{name:<10}{row['rps']:>10.0f}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}{ratio:>10.0%}")
+
+
+if __name__ == "__main__":
+    main()
