@@ -116,6 +116,23 @@ def worker(tool: str, corpus: Path, out: Path, repeats: int) -> None:
     )
 
 
+def _concatenate(docs, k):  # type: ignore[no-untyped-def]
+    """Join every ``k`` documents with newlines, shifting gold offsets."""
+    from bastion.privacy.evaluate import GoldSpan, LabelledDoc
+
+    joined = []
+    for i in range(0, len(docs), k):
+        text, spans = "", []
+        for doc in docs[i : i + k]:
+            if text:
+                text += "\n"
+            offset = len(text)
+            spans.extend(GoldSpan(g.start + offset, g.end + offset, g.type) for g in doc.spans)
+            text += doc.text
+        joined.append(LabelledDoc(text, tuple(spans)))
+    return joined
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -125,6 +142,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=99)
     parser.add_argument("--split", default="holdout", help="generator template split")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--concat", type=int, default=1, help="join every K documents into one (longer texts)"
+    )
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--json", type=Path, help="also write the full results here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -144,6 +164,12 @@ def main() -> None:
             corpus = Path(tmp) / "corpus.jsonl"
             write_jsonl(corpus, generate(args.n, seed=args.seed, split=args.split))
         docs = load_corpus(corpus)
+        if args.concat > 1:
+            docs = _concatenate(docs, args.concat)
+            corpus = Path(tmp) / "joined.jsonl"
+            corpus.write_text(
+                "".join(json.dumps({"text": d.text}) + "\n" for d in docs), encoding="utf-8"
+            )
         size_mb = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
         print(
             f"corpus: {len(docs)} documents, {size_mb:.2f} MB "

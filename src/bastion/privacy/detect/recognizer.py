@@ -12,6 +12,7 @@ from bastion.privacy.detect.span import Span
 from bastion.privacy.detect.validators import Validator
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_DIGIT = re.compile(r"\d")
 
 
 class Document:
@@ -25,7 +26,7 @@ class Document:
     @cached_property
     def has_digit(self) -> bool:
         """Most identifiers need a digit; text without one skips those recognizers."""
-        return any(ch.isdigit() for ch in self.text)
+        return _DIGIT.search(self.text) is not None
 
     @cached_property
     def word_set(self) -> frozenset[str]:
@@ -86,6 +87,7 @@ class Pattern:
     group: int | str = 0
     needs_context: bool = False
     gate: frozenset[str] = frozenset()
+    probe: re.Pattern[str] | None = None
 
 
 @dataclass
@@ -121,6 +123,8 @@ class PatternRecognizer:
         context_present: bool | None = None
         for pattern in self.patterns:
             if pattern.gate and doc.word_set.isdisjoint(pattern.gate):
+                continue
+            if pattern.probe is not None and pattern.probe.search(doc.text) is None:
                 continue
             if pattern.needs_context or self.needs_context:
                 if context_present is None:

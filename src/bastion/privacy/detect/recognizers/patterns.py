@@ -15,9 +15,27 @@ from bastion.privacy.detect.span import Span
 _I = re.IGNORECASE
 
 
-def _p(regex: str, score: float, label: str = "", *, flags: int = 0, **kw: object) -> Pattern:
-    gate = _GATES.get(regex, frozenset())
-    return Pattern(re.compile(regex, flags), score, label, gate=gate, **kw)  # type: ignore[arg-type]
+def _p(
+    regex: str,
+    score: float,
+    label: str = "",
+    *,
+    flags: int = 0,
+    probe: str | None = None,
+    gate: frozenset[str] | None = None,
+    **kw: object,
+) -> Pattern:
+    """A pattern; ``probe`` is a cheap regex that must occur before the full one is run."""
+    words = gate if gate is not None else _GATES.get(regex, frozenset())
+    compiled_probe = re.compile(probe, flags) if probe else None
+    return Pattern(
+        re.compile(regex, flags),
+        score,
+        label,
+        gate=words,
+        probe=compiled_probe,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def _words(text: str) -> frozenset[str]:
@@ -29,6 +47,15 @@ _MONTH = (
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
 _DAY = r"(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?"
+_MONTH_WORDS = _words(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+_WEEKDAY_WORDS = _words(
+    "monday tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays "
+    "thursdays fridays saturdays sundays"
+)
+_NINE_PROBE = r"\d{3}[- ]\d\d[- ]\d{4}"
 _BIRTH = _words("dob birth born birthday bday")
 
 
@@ -69,6 +96,7 @@ def date_recognizers() -> list[Recognizer]:
                     r"(?:Z|[+-]\d{2}:?\d{2})?)?(?![\d-])",
                     0.85,
                     "ISO date",
+                    probe=r"\d{4}-\d\d-\d\d",
                 )
             ],
             validator=_plausible_iso_date,
@@ -80,8 +108,17 @@ def date_recognizers() -> list[Recognizer]:
             "numeric_date",
             "DATE_TIME",
             [
-                _p(r"(?<![\d\w/.-])\d{1,2}([/-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/-]|\.\d)", 0.7),
-                _p(r"(?<![\d\w/.-])\d{1,2}\.\d{1,2}\.\d{4}(?![\d/-]|\.\d)", 0.7, "d.m.yyyy"),
+                _p(
+                    r"(?<![\d\w/.-])\d{1,2}([/-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/-]|\.\d)",
+                    0.7,
+                    probe=r"\d[/-]\d",
+                ),
+                _p(
+                    r"(?<![\d\w/.-])\d{1,2}\.\d{1,2}\.\d{4}(?![\d/-]|\.\d)",
+                    0.7,
+                    "d.m.yyyy",
+                    probe=r"\d\.\d{1,2}\.\d{4}",
+                ),
             ],
             validator=_plausible_numeric_date,
             context=_words("date dob born birth on visit seen admitted discharged"),
@@ -98,14 +135,21 @@ def date_recognizers() -> list[Recognizer]:
                     r"(?:,?[ \t]+\d{4})?\b",
                     0.8,
                     "month day year",
+                    gate=_MONTH_WORDS,
                 ),
                 _p(
                     rf"\b(?:{_DAY},?[ \t]+)?\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{month}"
                     r"\.?,?(?:[ \t]+\d{4})?\b",
                     0.8,
                     "day month year",
+                    gate=_MONTH_WORDS,
                 ),
-                _p(rf"\b{month}\.?,?[ \t]+(?:19|20)\d{{2}}\b", 0.75, "month year"),
+                _p(
+                    rf"\b{month}\.?,?[ \t]+(?:19|20)\d{{2}}\b",
+                    0.75,
+                    "month year",
+                    gate=_MONTH_WORDS,
+                ),
             ],
             retype=_date_or_birth,
             also=frozenset({"DATE_OF_BIRTH"}),
@@ -113,7 +157,13 @@ def date_recognizers() -> list[Recognizer]:
         PatternRecognizer(
             "weekday",
             "DATE_TIME",
-            [_p(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?\b", 0.6)],
+            [
+                _p(
+                    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?\b",
+                    0.6,
+                    gate=_WEEKDAY_WORDS,
+                )
+            ],
             needs_digit=False,
         ),
         PatternRecognizer(
@@ -124,8 +174,14 @@ def date_recognizers() -> list[Recognizer]:
                     r"(?<![\d:.])\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\d:])",
                     0.6,
                     "h:mm",
+                    probe=r"\d:\d\d",
                 ),
-                _p(r"\b\d{1,2}\s?(?:[AaPp]\.[Mm]\.|[AaPp][Mm])(?!\w)", 0.6, "h am/pm"),
+                _p(
+                    r"\b\d{1,2}\s?(?:[AaPp]\.[Mm]\.|[AaPp][Mm])(?!\w)",
+                    0.6,
+                    "h am/pm",
+                    probe=r"\d\s?[AaPp]\.?[Mm]",
+                ),
             ],
             context=_words("at time am pm noon until from by around approx"),
             context_boost=0.15,
@@ -149,7 +205,10 @@ def identity_recognizers() -> list[Recognizer]:
         PatternRecognizer(
             "us_ssn",
             "US_SSN",
-            [_p(sep_nine, 0.5, "ddd-dd-dddd"), _p(plain_nine, 0.3, "9 digits", needs_context=True)],
+            [
+                _p(sep_nine, 0.5, "ddd-dd-dddd", probe=_NINE_PROBE),
+                _p(plain_nine, 0.3, "9 digits", needs_context=True),
+            ],
             validator=v.us_ssn,
             validated_score=0.8,
             context=ssn_words,
@@ -158,7 +217,10 @@ def identity_recognizers() -> list[Recognizer]:
         PatternRecognizer(
             "us_itin",
             "US_ITIN",
-            [_p(sep_nine, 0.5, "9dd-dd-dddd"), _p(plain_nine, 0.3, "9 digits", needs_context=True)],
+            [
+                _p(sep_nine, 0.5, "9dd-dd-dddd", probe=_NINE_PROBE),
+                _p(plain_nine, 0.3, "9 digits", needs_context=True),
+            ],
             validator=v.us_itin,
             validated_score=0.8,
             context=_words("itin taxpayer tax tin irs"),
@@ -195,7 +257,7 @@ def identity_recognizers() -> list[Recognizer]:
         PatternRecognizer(
             "credit_card",
             "CREDIT_CARD",
-            [_p(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])", 0.3)],
+            [_p(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])", 0.3, probe=r"\d(?:[ -]?\d){12}")],
             validator=v.luhn,
             validated_score=0.9,
             context=_words("card credit debit visa mastercard amex discover cc payment cvv exp"),
@@ -205,8 +267,13 @@ def identity_recognizers() -> list[Recognizer]:
             "iban",
             "IBAN_CODE",
             [
-                _p(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b", 0.3, "compact"),
-                _p(r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?\b", 0.3, "grouped"),
+                _p(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b", 0.3, "compact", probe=r"[A-Z]{2}\d\d"),
+                _p(
+                    r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?\b",
+                    0.3,
+                    "grouped",
+                    probe=r"[A-Z]{2}\d\d ",
+                ),
             ],
             validator=v.iban,
             validated_score=0.95,
@@ -378,9 +445,13 @@ def record_recognizers() -> list[Recognizer]:
     ]
 
 
+def _known_tld(value: str) -> bool | None:
+    """Bare domains must end in a real top-level domain ("notes.txt" is not a domain)."""
+    return None if value.rsplit(".", 1)[-1].lower() in lexicon.tlds() else False
+
+
 def network_recognizers() -> list[Recognizer]:
     """E-mail, URLs, domains, IP and MAC addresses."""
-    tlds = "|".join(sorted(lexicon.tlds(), key=len, reverse=True))
     return [
         PatternRecognizer(
             "email",
@@ -403,9 +474,16 @@ def network_recognizers() -> list[Recognizer]:
                     r"\b(?:https?|ftp|sftp)://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]",
                     0.9,
                     "scheme URL",
+                    probe="://",
                     flags=_I,
                 ),
-                _p(r"\bwww\.[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]", 0.85, "www URL", flags=_I),
+                _p(
+                    r"\bwww\.[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]",
+                    0.85,
+                    "www URL",
+                    flags=_I,
+                    probe=r"www\.",
+                ),
             ],
             needs_digit=False,
         ),
@@ -414,12 +492,15 @@ def network_recognizers() -> list[Recognizer]:
             "DOMAIN_NAME",
             [
                 _p(
-                    rf"(?<![\w@.:/-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{tlds})"
+                    r"(?<![\w@.:/-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}"
                     r"(?![\w-]|\.[a-z0-9])",
                     0.65,
                     flags=_I,
+                    probe=r"[a-z0-9]\.[a-z]{2}",
                 )
             ],
+            validator=_known_tld,
+            validated_score=0.65,
             needs_digit=False,
             trigger=".",
             context=_words("domain site website host hostname dns visit"),
@@ -428,7 +509,7 @@ def network_recognizers() -> list[Recognizer]:
         PatternRecognizer(
             "ipv4",
             "IP_ADDRESS",
-            [_p(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", 0.6)],
+            [_p(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", 0.6, probe=r"\d\.\d+\.\d+\.\d")],
             validator=v.ip_address,
             validated_score=0.9,
             trigger=".",
@@ -436,7 +517,13 @@ def network_recognizers() -> list[Recognizer]:
         PatternRecognizer(
             "ipv6",
             "IP_ADDRESS",
-            [_p(r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?::|[0-9A-Fa-f]{1,4})(?![\w:])", 0.6)],
+            [
+                _p(
+                    r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?::|[0-9A-Fa-f]{1,4})(?![\w:])",
+                    0.6,
+                    probe=r"[0-9A-Fa-f]*:[0-9A-Fa-f]*:",
+                )
+            ],
             validator=v.ip_address,
             validated_score=0.9,
             needs_digit=False,
@@ -449,8 +536,13 @@ def network_recognizers() -> list[Recognizer]:
                 _p(
                     r"(?<![\w:-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-])",
                     0.9,
+                    probe=r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]",
                 ),
-                _p(r"(?<![\w.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![\w.])", 0.8),
+                _p(
+                    r"(?<![\w.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![\w.])",
+                    0.8,
+                    probe=r"[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.",
+                ),
             ],
             validator=v.has_digit,
         ),
@@ -493,8 +585,14 @@ class AgeRecognizer:
         re.compile(r"\b(\d{1,3})\s?(?:years?|yrs?)\.?(?=\s*(?:[),;]|$|\band\b))", _I),
     )
 
+    _words = frozenset(
+        _words("age aged ages year years yr yrs yo y o old").union(
+            {f"{n}yo" for n in range(1, 125)}
+        )
+    )
+
     def find(self, doc: Document) -> Iterator[Span]:
-        if not doc.has_digit:
+        if not doc.has_digit or doc.word_set.isdisjoint(self._words):
             return
         for index, regex in enumerate(self._patterns):
             for match in regex.finditer(doc.text):
@@ -513,6 +611,8 @@ _PHONE = re.compile(
     r"(?:[ .-]?\d{2,5}){1,5}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-]|[.:]\d)",
     _I,
 )
+_NANP_DIGITS = re.compile(r"^1?[2-9]\d{2}[2-9]\d{6}$")
+_EXTENSION = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d", re.IGNORECASE)
 _SSN_SHAPE = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
 _ISO_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$")
 _DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
@@ -564,6 +664,10 @@ class PhoneRecognizer:
             yield Span(start, end, entity, round(score, 3), self.name, why)
 
     def _score(self, value: str) -> tuple[float, str]:
+        nanp = _NANP_DIGITS.match(v.digits(_EXTENSION.split(value)[0]))
+        if nanp is not None and _NANP.match(value.strip()):
+            # North-American shape with valid area/exchange digits: no metadata look-up needed.
+            return 0.75, "North-American number shape (NANP area/exchange rules)"
         text = value.strip()
         if text.startswith("001"):
             text = "+1" + text[3:]

@@ -60,15 +60,12 @@ _ORG_CONTEXT = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """One capitalised word with its offsets."""
+    """One capitalised word with its offsets (``lower`` precomputed: it is read often)."""
 
     start: int
     end: int
     text: str
-
-    @property
-    def lower(self) -> str:
-        return self.text.lower()
+    lower: str
 
 
 class _Scan:
@@ -84,7 +81,7 @@ class _Scan:
                 continue
             if word.endswith(("'s", "’s")) and len(word) > 3:
                 word = word[:-2]
-            self.tokens.append(Token(m.start(), m.start() + len(word), word))
+            self.tokens.append(Token(m.start(), m.start() + len(word), word, word.lower()))
 
     @cached_property
     def lowercase_vocab(self) -> frozenset[str]:
