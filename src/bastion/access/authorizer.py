@@ -34,6 +34,7 @@ AUDIT_FAILED = "audit-failed"
 ANONYMOUS = "anonymous"
 _PRINCIPAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}")
 _LABEL_LIMIT = 256
+_ACTION_LABEL_LIMIT = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +139,12 @@ class AuditFailedError(AccessDeniedError):
 PrincipalLike = Principal | str | None
 
 
-def _label(text: str) -> str:
-    """A bounded, printable rendering of caller input for logs and errors."""
-    printable = "".join(ch if ch.isprintable() else "?" for ch in text[:_LABEL_LIMIT])
-    return printable + ("…" if len(text) > _LABEL_LIMIT else "")
+def _label(text: str, limit: int = _LABEL_LIMIT) -> str:
+    """A bounded, printable, non-empty rendering of caller input for logs and errors."""
+    if not text:
+        return "-"
+    printable = "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
+    return printable + ("…" if len(text) > limit else "")
 
 
 class Authorizer:
@@ -206,7 +209,7 @@ class Authorizer:
             return Decision(
                 False,
                 ANONYMOUS,
-                _label(str(action)),
+                _label(str(action), _ACTION_LABEL_LIMIT),
                 _label(str(resource)),
                 NO_PRINCIPAL,
                 hint="no principal was given; pass --as NAME or set BASTION_PRINCIPAL",
@@ -217,7 +220,7 @@ class Authorizer:
             return Decision(
                 False,
                 _label(str(principal_id)),
-                _label(str(action)),
+                _label(str(action), _ACTION_LABEL_LIMIT),
                 _label(str(resource)),
                 INVALID_REQUEST,
                 hint=problem,

@@ -17,6 +17,7 @@ import re
 
 WILDCARD = "*"
 MAX_NAME_LENGTH = 512
+MAX_ACTION_LENGTH = 100
 
 #: Actions Bastion's own rooms ask for; policies may declare more under ``actions:``.
 BUILTIN_ACTIONS: frozenset[str] = frozenset(
@@ -41,7 +42,7 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_@+=,.:-]+$")
 
 def is_valid_action(action: str) -> bool:
     """True for a concrete action name such as ``dataset:read`` or ``predict``."""
-    return bool(_ACTION.fullmatch(action))
+    return len(action) <= MAX_ACTION_LENGTH and bool(_ACTION.fullmatch(action))
 
 
 def action_pattern_problem(pattern: str, known: frozenset[str]) -> str | None:
