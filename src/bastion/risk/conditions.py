@@ -69,7 +69,7 @@ class Condition:
         if self.op == "is":
             ok = bool(actual) is self.value
             return ok, [f"{self.field} is {str(self.value).lower()}"] if ok else []
-        members = list(actual) if isinstance(actual, list | tuple | set | frozenset) else [actual]
+        members = actual if isinstance(actual, (list, tuple, set, frozenset)) else (actual,)
         shared = sorted({str(m) for m in members if _hashable(m) and m in self.value})
         return bool(shared), [f"{self.field} includes {', '.join(shared)}"] if shared else []
 
@@ -88,7 +88,7 @@ MISSING = _MISSING
 
 def _hashable(value: Any) -> bool:
     """Property values may be lists or mappings; only scalars can equal a listed value."""
-    return not isinstance(value, list | dict | set)
+    return not isinstance(value, (list, dict, set))
 
 
 def compile_condition(raw: Any, allowed_field: Callable[[str], bool], context: str) -> Condition:

@@ -33,7 +33,12 @@ class LocatedList(list[Any]):
     line: int = 0
 
 
-class _Loader(yaml.SafeLoader):
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parser when available
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """Safe loader (no arbitrary tags) that builds located containers."""
+
     source: str = ""
 
 
