@@ -24,7 +24,7 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        if not _PRINCIPAL_ID.match(self.id):
+        if not _PRINCIPAL_ID.fullmatch(self.id):
             raise ValidationError(
                 "principal ids are 1-128 characters of letters, digits and . _ @ : + -",
                 field="principal",
