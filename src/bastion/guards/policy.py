@@ -233,7 +233,7 @@ def chain_from_policy(
                 options = model.model_validate(entry)
             except pydantic.ValidationError as exc:
                 first = exc.errors()[0]
-                loc = tuple(first["loc"])
+                loc = tuple(part for part in first["loc"] if part != "[key]")
                 raise fail(first["msg"], (*path, *loc)) from None
             kwargs = options.model_dump(exclude={"guard", "schema_file"}, by_alias=False)
             kwargs["action"] = Action(kwargs["action"]) if kwargs["action"] else None
