@@ -96,12 +96,13 @@ def worker(tool: str, corpus: Path, out: Path, repeats: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         predict = _make_predictor(tool, Path(tmp))
         startup = time.perf_counter() - started
-        passes = []
+        passes, cpu_passes = [], []
         predictions: list[list[tuple[int, int, str]]] = []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             predictions = [predict(t) for t in texts]
             passes.append(time.perf_counter() - t0)
+            cpu_passes.append(time.process_time() - c0)
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out.write_text(
         json.dumps(
@@ -109,6 +110,7 @@ def worker(tool: str, corpus: Path, out: Path, repeats: int) -> None:
                 "tool": tool,
                 "startup_s": startup,
                 "passes_s": passes,
+                "cpu_passes_s": cpu_passes,
                 "peak_rss_mib": rss_kib / 1024,
                 "predictions": predictions,
             }
@@ -204,10 +206,13 @@ def main() -> None:
 
         report = evaluate(docs, predict, aliases=SHARED_ALIASES)
         median = statistics.median(res["passes_s"])
+        cpu_median = statistics.median(res["cpu_passes_s"])
         summary[tool] = {
             "startup_s": round(res["startup_s"], 3),
             "docs_per_s": round(len(docs) / median, 1),
             "mb_per_s": round(size_mb / median, 3),
+            "docs_per_cpu_s": round(len(docs) / cpu_median, 1),
+            "mb_per_cpu_s": round(size_mb / cpu_median, 3),
             "peak_rss_mib": round(res["peak_rss_mib"], 1),
             "overall": report.overall.as_dict(),
             "per_type": {t: s.as_dict() for t, s in sorted(report.overlap.items())},
@@ -215,20 +220,25 @@ def main() -> None:
 
     base = summary.get("bastion")
     print(
-        f"\n{'tool':10} {'start s':>8} {'docs/s':>9} {'MB/s':>7} {'peak MiB':>9} "
-        f"{'P':>6} {'R':>6} {'F2':>6}"
+        f"\n{'tool':10} {'start s':>8} {'docs/s':>9} {'MB/s':>7} {'docs/cpu-s':>11} "
+        f"{'MB/cpu-s':>9} {'peak MiB':>9} {'P':>6} {'R':>6} {'F2':>6}"
     )
     for tool, s in summary.items():
         o = s["overall"]
         print(
             f"{tool:10} {s['startup_s']:>8} {s['docs_per_s']:>9} {s['mb_per_s']:>7} "
-            f"{s['peak_rss_mib']:>9} {o['precision']:>6} {o['recall']:>6} {o['f2']:>6}"
+            f"{s['docs_per_cpu_s']:>11} {s['mb_per_cpu_s']:>9} {s['peak_rss_mib']:>9} "
+            f"{o['precision']:>6} {o['recall']:>6} {o['f2']:>6}"
         )  # type: ignore[index]
     if base:
         for tool, s in summary.items():
             if tool != "bastion":
-                ratio = float(base["docs_per_s"]) / float(s["docs_per_s"])  # type: ignore[arg-type]
-                print(f"throughput bastion / {tool}: {ratio:.1f}x")
+                wall = float(base["docs_per_s"]) / float(s["docs_per_s"])  # type: ignore[arg-type]
+                base_cpu = float(base["docs_per_cpu_s"])  # type: ignore[arg-type]
+                cpu = base_cpu / float(s["docs_per_cpu_s"])  # type: ignore[arg-type]
+                print(
+                    f"throughput bastion / {tool}: {wall:.1f}x wall-clock, {cpu:.1f}x per CPU-s"
+                )
     types = sorted({t for s in summary.values() for t in s["per_type"]})  # type: ignore[union-attr]
     print("\nper-entity F2 (P/R) — '-' = tool reports nothing of that type")
     print(f"{'type':24}" + "".join(f"{tool:>22}" for tool in summary))

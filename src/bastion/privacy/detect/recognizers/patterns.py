@@ -536,7 +536,7 @@ def network_recognizers() -> list[Recognizer]:
                 _p(
                     r"(?<![\w:-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-])",
                     0.9,
-                    probe=r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]",
+                    probe=r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2}",
                 ),
                 _p(
                     r"(?<![\w.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![\w.])",
@@ -564,6 +564,7 @@ def misc_recognizers() -> list[Recognizer]:
                     0.75,
                     "after US state",
                     group="v",
+                    probe=r"[A-Za-z],?[ \t]+\d{5}(?!\d)",
                 ),
                 _p(r"(?<![\w$#.,-])\d{5}(?:-\d{4})?(?![\w%-]|[.,]\d)", 0.3, needs_context=True),
             ],

@@ -26,6 +26,7 @@ _PARTICLES = re.compile(
 _PERSON_AFTER = frozenset(
     split_words("said says wrote asked called replied reports reported told thinks wants mentioned")
 )
+_CITY_STATE = re.compile(r", ([A-Z]{2})(?:\s+\d{5}(?:-\d{4})?)?(?![\w-])")
 _TOWN_WORDS = frozenset(
     split_words("ville city town burg bourg stadt dorf village heights springs")
 )
@@ -284,6 +285,10 @@ class WordRecognizer:
                 kind, shape = "city", "town prefix"
             if kind is None and length == 2 and words[1].lower in _TOWN_WORDS:
                 kind, shape = "city", "town word"
+            if kind is None and length <= 2:
+                state = _CITY_STATE.match(doc.text, words[-1].end)
+                if state is not None and state.group(1) in lexicon.US_STATE_ABBR:
+                    kind, shape = "city", "before ', ST'"
             if kind is None and length == 1:
                 kind, shape = self._town_shape(words[0]), "town-name ending"
                 if kind is None:
@@ -306,8 +311,11 @@ class WordRecognizer:
             if hit is not None:
                 score += 0.2
                 why += f"; context word '{hit}'"
-            tail = doc.text[end : end + 24]
-            if re.match(r",\s*(?:[A-Z]{2}\b|[A-Z][a-z]+)", tail):
+            state = _CITY_STATE.match(doc.text, end)
+            if state is not None and state.group(1) in lexicon.US_STATE_ABBR:
+                score += 0.3
+                why += "; followed by ', ST'"
+            elif re.match(r",\s*[A-Z][a-z]+", doc.text[end : end + 24]):
                 score += 0.1
             if score >= 0.3:
                 return Span(
