@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-BARE_APP = '''
+BARE_APP = """
 from fastapi import FastAPI
 from pydantic import BaseModel
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -46,7 +46,7 @@ async def predict(body: Body) -> dict:
         label = "positive" if s["compound"] >= 0.05 else "negative" if s["compound"] <= -0.05 else "neutral"
         out.append({"label": label, "scores": s})
     return {"model": "sentiment", "predictions": out}
-'''
+"""
 
 TEXT = "The support team was quick and friendly, but the app still crashes on start."
 
@@ -61,8 +61,17 @@ def free_port() -> int:
 
 def start(target: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
     command = [
-        sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
     ]
     if target.endswith("app_factory"):
         command.append("--factory")
@@ -82,7 +91,9 @@ def wait_ready(port: int) -> None:
     raise SystemExit(f"server on {port} did not start")
 
 
-async def load(port: int, headers: dict[str, str], requests: int, concurrency: int) -> dict[str, float]:
+async def load(
+    port: int, headers: dict[str, str], requests: int, concurrency: int
+) -> dict[str, float]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     body = {"inputs": [TEXT]}
@@ -170,12 +181,16 @@ def main() -> None:
         name: {metric: statistics.median(run[metric] for run in runs) for metric in runs[0]}
         for name, runs in results.items()
     }
-    print(f"requests={args.requests} concurrency={args.concurrency} rounds={args.rounds} "
-          f"(medians; loopback; {os.cpu_count()} cores shared with the load generator)")
+    print(
+        f"requests={args.requests} concurrency={args.concurrency} rounds={args.rounds} "
+        f"(medians; loopback; {os.cpu_count()} cores shared with the load generator)"
+    )
     print(f"{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs bare':>10}")
     for name, row in summary.items():
         ratio = row["rps"] / summary["bare"]["rps"]
-        print(f"{name:<10}{row['rps']:>10.0f}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}{ratio:>10.0%}")
+        print(
+            f"{name:<10}{row['rps']:>10.0f}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}{ratio:>10.0%}"
+        )
 
 
 if __name__ == "__main__":
