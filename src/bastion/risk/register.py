@@ -226,11 +226,45 @@ def read_register(path: Path) -> dict[str, Any]:
     return plain
 
 
+def _compact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _dump_json(register: Mapping[str, Any]) -> str:
+    """Canonical JSON: one field per line so edits diff cleanly, nested values compact.
+
+    (``json.dumps(indent=...)`` falls back to the pure-Python encoder, which is
+    several times slower on registers with thousands of entries.)
+    """
+    lines = ["{"]
+    keys = sorted(register)
+    for index, key in enumerate(keys):
+        comma = "," if index < len(keys) - 1 else ""
+        value = register[key]
+        if key != "entries":
+            lines.append(f"  {_compact(key)}: {_compact(value)}{comma}")
+            continue
+        lines.append('  "entries": [' if value else '  "entries": []' + comma)
+        for position, entry in enumerate(value):
+            lines.append("    {")
+            fields = sorted(entry)
+            lines.extend(
+                f"      {_compact(name)}: {_compact(entry[name])}"
+                + ("," if number < len(fields) - 1 else "")
+                for number, name in enumerate(fields)
+            )
+            lines.append("    }" + ("," if position < len(value) - 1 else ""))
+        if value:
+            lines.append("  ]" + comma)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def dump_register(register: Mapping[str, Any], path: Path) -> str:
     """Serialise deterministically; the format follows the file extension."""
     if path.suffix in (".yaml", ".yml"):
         return yaml.safe_dump(_plain(dict(register)), sort_keys=True, allow_unicode=True, width=100)
-    return json.dumps(register, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return _dump_json(register)
 
 
 def write_register(register: Mapping[str, Any], path: Path) -> None:
