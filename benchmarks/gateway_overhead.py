@@ -43,7 +43,8 @@ async def predict(body: Body) -> dict:
     out = []
     for text in body.inputs:
         s = analyzer.polarity_scores(text)
-        label = "positive" if s["compound"] >= 0.05 else "negative" if s["compound"] <= -0.05 else "neutral"
+        c = s["compound"]
+        label = "positive" if c >= 0.05 else "negative" if c <= -0.05 else "neutral"
         out.append({"label": label, "scores": s})
     return {"model": "sentiment", "predictions": out}
 """

@@ -160,7 +160,7 @@ def limiter_from_settings(settings: Settings, *, namespace: str = "bastion") -> 
     """The rate limiter configured by ``settings.serving``."""
     serving = settings.serving
     uri = storage_uri(settings)
-    options: dict[str, object] = {}
+    options: dict[str, float | str | bool] = {}
     if uri.startswith("async+redis"):
         options = {
             "implementation": "redispy",
