@@ -226,8 +226,11 @@ def read_register(path: Path) -> dict[str, Any]:
     return plain
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def _compact(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def _dump_json(register: Mapping[str, Any]) -> str:
