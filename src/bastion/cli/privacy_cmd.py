@@ -17,7 +17,7 @@ app = typer.Typer(help="Detect and de-identify PII/PHI in text and tables.", no_
 app.command("deid")(deid)
 
 #: Files larger than this are refused by ``scan`` (use ``deid`` for bulk data).
-MAX_SCAN_BYTES = 512 * 1024 * 1024
+MAX_SCAN_BYTES = 64 * 1024 * 1024
 
 
 def _split(value: str | None) -> list[str] | None:
