@@ -110,7 +110,7 @@ def test_malformed_credentials(
 def test_wrong_secret_with_known_prefix(
     client: TestClient, app: FastAPI, settings: Settings, api_key: str
 ) -> None:
-    prefix = api_key.rsplit("_", 1)[0]
+    prefix = api_key[: len("bsk_") + 12]  # the secret itself may contain "_"
     forged = prefix + "_" + "A" * 43
     _refused(client, app, settings, {"Authorization": f"Bearer {forged}"}, "key-wrong")
 
