@@ -99,3 +99,10 @@ def test_atlas_import_to_file(shared_data: Path) -> None:
     )
     assert code == 0 and "techniques" in output
     assert json.loads(Path("atlas.json").read_text(encoding="utf-8"))["source"]["version"]
+
+
+def test_out_path_that_is_a_file_exits_2() -> None:
+    write_system(Path("system.yaml"))
+    Path("taken").write_text("x", encoding="utf-8")
+    code, message = invoke("risk", "assess", "system.yaml", "--out", "taken")
+    assert code == 2 and "not a directory" in message

@@ -123,3 +123,13 @@ def test_yaml_syntax_error_has_line() -> None:
 def test_missing_file() -> None:
     with pytest.raises(ValidationError, match="not found"):
         load(Path("absent.yaml"))
+
+
+def test_assumption_naming_an_unknown_rule_is_rejected() -> None:
+    from bastion.risk import assess
+
+    document = copy_base()
+    document["elements"][1]["assumptions"] = [{"rule": "ml.no-such-rule", "reason": "typo"}]
+    with pytest.raises(ValidationError) as caught:
+        assess(write_system(Path("system.yaml"), document))
+    assert "ml.no-such-rule" in str(caught.value) and caught.value.line is not None

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bastion.core.errors import ValidationError
 from bastion.risk.catalogue import Catalogue, default_catalogue
 from bastion.risk.coverage import CoverageRow, coverage, eu_ai_act_tier
 from bastion.risk.engine import Threat, crossing_flows, find_threats
 from bastion.risk.evidence import ControlEvidence, gather_evidence
-from bastion.risk.model import SystemModel, load_system
+from bastion.risk.model import Element, Flow, SystemModel, load_system
 from bastion.risk.register import merge, read_register
 
 DEFAULT_OWNERS = {
@@ -46,6 +47,21 @@ class Assessment:
         return [t for t in self.threats if t.suppressed is not None]
 
 
+def _check_assumption_rules(model: SystemModel, catalogue: Catalogue) -> None:
+    """An assumption naming a rule that does not exist would silently suppress nothing."""
+    known = {rule.id for rule in catalogue.rules}
+    targets: list[Element | Flow] = [*model.elements.values(), *model.flows.values()]
+    for target in targets:
+        for assumption in target.assumptions:
+            if assumption.rule is not None and assumption.rule not in known:
+                raise ValidationError(
+                    f"unknown rule {assumption.rule!r} in assumption; see `bastion risk rules`",
+                    file=assumption.file or None,
+                    line=assumption.line or None,
+                    field=f"{target.id}.assumptions.rule",
+                )
+
+
 def assess(
     system: Path,
     *,
@@ -56,6 +72,7 @@ def assess(
     """Run a full assessment; ``previous_register`` carries people's edits forward."""
     catalogue = catalogue or default_catalogue()
     model = load_system(system, controls=catalogue.controls, atlas=catalogue.atlas)
+    _check_assumption_rules(model, catalogue)
     tier = eu_ai_act_tier(model)
     previous = (
         read_register(previous_register)

@@ -66,6 +66,8 @@ class Assumption:
     reason: str
     rule: str | None = None
     atlas: str | None = None
+    file: str = ""
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,9 @@ def _assumptions(node: LocatedDict, context: str, atlas: AtlasCatalogue) -> tupl
             raise ValidationError(
                 f"unknown ATLAS id {technique!r}", field=f"{ctx}.atlas", **where(item, "atlas")
             )
-        result.append(Assumption(reason=reason, rule=rule, atlas=technique))
+        result.append(
+            Assumption(reason=reason, rule=rule, atlas=technique, file=item.file, line=item.line)
+        )
     return tuple(result)
 
 

@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bastion.core.errors import ConfigError, ValidationError
 from bastion.risk.assess import Assessment
 from bastion.risk.register import dump_register
 
@@ -415,7 +416,12 @@ def write_reports(assessment: Assessment, out_dir: Path) -> list[Path]:
     Other files in ``out_dir`` are left alone, so ``--out .`` never deletes anything.
     """
     files = render_all(assessment)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValidationError("output path exists and is not a directory", file=str(out_dir))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{out_dir}: cannot create output directory ({exc.strerror})") from None
     staging = Path(tempfile.mkdtemp(prefix=".bastion-risk.", dir=out_dir))
     try:
         for name, content in files.items():
