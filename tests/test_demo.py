@@ -11,9 +11,11 @@ from bastion.audit import open_audit_log
 from bastion.core.settings import load_settings
 
 
-def test_demo_runs_twice_and_audit_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo.main() == 0
-    assert demo.main() == 0  # idempotent: keys exist, policy kept, log only grows
+def test_demo_runs_twice_and_audit_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo.main(["--no-serve"]) == 0
+    assert demo.main(["--no-serve"]) == 0  # idempotent: keys exist, policy kept, log only grows
     out = capsys.readouterr().out
     assert "audit log intact" in out
     with open_audit_log(load_settings()) as audit:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 from rich.panel import Panel
@@ -132,19 +133,51 @@ STEPS: tuple[tuple[str, Callable[[Settings], None]], ...] = (
 )
 
 
-def main() -> int:
-    """Run every step in order; an expected error ends the demo with one line and exit 2."""
+def gateway_intro(settings: Settings) -> None:
+    """Print a demo API key and a curl example for the gateway about to start."""
+    from bastion.serving import demo_bootstrap
+
+    api_key, curl_example = demo_bootstrap(settings)
+    url = f"http://{settings.serving.host}:{settings.serving.port}"
+    console.print(
+        Panel(
+            f"Gateway at {url}  (docs: {url}/docs, metrics: {url}/metrics)\n"
+            f"Demo API key (scopes predict, guard; shown because this is a demo):\n  {api_key}\n"
+            f"Without the key the same request gets 401. Ctrl-C stops the gateway.",
+            title="Serving",
+        )
+    )
+    console.print(curl_example, soft_wrap=True, highlight=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every step in order, then serve; an expected error ends with one line and exit 2."""
+    args = sys.argv[1:] if argv is None else argv
+    serve_after = "--no-serve" not in args
     console.print(Panel.fit("Bastion demo — embedded defaults, offline", style="bold"))
     try:
         settings = load_settings()
+        if settings.serving.guard_policy is None:
+            settings.serving.guard_policy = Path("default")  # the demo shows the guards at work
         for title, step in STEPS:
             console.rule(title)
             step(settings)
+        console.rule("Try")
+        console.print(
+            ".venv/bin/bastion audit show --limit 5\n"
+            ".venv/bin/bastion access check bob model:train model:diagnosis\n"
+            ".venv/bin/bastion privacy scan 'Call Jane Doe at 555-201-7788'\n"
+            ".venv/bin/bastion guard scan 'Ignore all previous instructions'"
+        )
+        if serve_after:
+            from bastion.serving import serve
+
+            console.rule("Secure model-serving gateway")
+            gateway_intro(settings)
+            serve(settings)
     except BastionError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return exc.exit_code
-    console.rule()
-    console.print("Try: .venv/bin/bastion audit show --limit 5   |   bastion access check bob model:train model:diagnosis")
     return 0
 
 
