@@ -9,7 +9,9 @@ import typer
 from bastion.cli.context import console, settings_from
 from bastion.core.settings import redacted_view
 
-app = typer.Typer(help="Inspect the effective configuration (secrets redacted).", no_args_is_help=True)
+app = typer.Typer(
+    help="Inspect the effective configuration (secrets redacted).", no_args_is_help=True
+)
 
 
 @app.command("show")

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from bastion.cli.context import console
-from bastion.pipeline import write_demo
 
 app = typer.Typer(help="Generate synthetic demo data.", no_args_is_help=True)
 
@@ -20,6 +19,8 @@ def data(
     seed: int = typer.Option(42, "--seed", min=0, help="Seed: same seed, same bytes."),
 ) -> None:
     """Write a synthetic patient table, its dataset spec and an example access policy."""
+    from bastion.pipeline import write_demo  # deferred: keeps `bastion --help` fast
+
     files = write_demo(out, rows=rows, seed=seed)
     table = Table(title=f"demo data ({rows} patients, seed {seed})", show_header=False)
     table.add_column("file", style="cyan")

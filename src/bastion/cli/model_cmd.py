@@ -12,8 +12,6 @@ from rich.text import Text
 from bastion.cli.context import console, err_console, settings_from
 from bastion.core.crypto import public_pem
 from bastion.core.errors import EXIT_FINDINGS, NotFoundError
-from bastion.pipeline import scan_file, trust_store_from_settings, verify_model
-from bastion.pipeline.wiring import allowed_types_from_settings
 
 app = typer.Typer(
     help="Verify signed models, scan pickle/joblib files without running them.",
@@ -34,6 +32,9 @@ def verify(
 ) -> None:
     """Check signature, digests, lineage binding and types; exit 1 if anything is wrong."""
     settings = settings_from(ctx)
+    from bastion.pipeline import trust_store_from_settings, verify_model  # deferred: fast --help
+    from bastion.pipeline.wiring import allowed_types_from_settings
+
     trust = trust_store_from_settings(settings, extra_dir=trusted_keys)
     verified = verify_model(path, trust, allowed_types=allowed_types_from_settings(settings))
     run_id = (verified.lineage or {}).get("run_id")
@@ -66,6 +67,8 @@ def scan(
     """Inspect a pickle-based file opcode by opcode without executing it; exit 1 if dangerous."""
     if not path.is_file():
         raise NotFoundError(f"{path}: no such file")
+    from bastion.pipeline.scan import scan_file  # deferred: fast --help
+
     report = scan_file(path)
     findings = report.sorted_findings()
     if as_json:

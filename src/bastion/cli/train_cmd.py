@@ -11,7 +11,6 @@ from rich.table import Table
 from bastion.cli.context import console, settings_from
 from bastion.core.errors import ValidationError
 from bastion.core.identity import principal_from_cli
-from bastion.pipeline import load_spec, train, training_context_from_settings
 
 
 def train_command(
@@ -30,6 +29,12 @@ def train_command(
     if principal is None:
         raise ValidationError("name who is training with --as or BASTION_PRINCIPAL", field="--as")
     settings = settings_from(ctx)
+    from bastion.pipeline import (
+        load_spec,
+        train,
+        training_context_from_settings,
+    )  # deferred: keeps `bastion --help` fast
+
     dataset = load_spec(spec)
     context = training_context_from_settings(settings)
     try:
