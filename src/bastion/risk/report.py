@@ -23,6 +23,8 @@ from bastion.risk.assess import Assessment
 from bastion.risk.register import dump_register
 
 BANDS = ("critical", "high", "medium", "low")
+# Graphviz layout time grows fast; beyond this many elements + flows only DOT text is written.
+SVG_LIMIT = 400
 _SHAPES = {
     "actor": ('["', '"]'),
     "external_entity": ('["', '"]'),
@@ -129,7 +131,10 @@ def dot(assessment: Assessment) -> str:
     for fid in sorted(model.flows):
         flow = model.flows[fid]
         label = _label(f"{flow.name} [{', '.join(sorted(flow.data))}]")
-        out.append(f'  {_node_id(flow.source)} -> {_node_id(flow.target)} [label="{label}"];')
+        style = ', style=bold, color="#b42318"' if fid in assessment.crossing else ""
+        out.append(
+            f'  {_node_id(flow.source)} -> {_node_id(flow.target)} [label="{label}"{style}];'
+        )
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -397,7 +402,8 @@ def render_all(assessment: Assessment) -> dict[str, bytes]:
         "heatmap-residual.png": residual,
     }
     dot_binary = shutil.which("dot")
-    if dot_binary:
+    model = assessment.model
+    if dot_binary and len(model.elements) + len(model.flows) <= SVG_LIMIT:
         completed = subprocess.run(  # noqa: S603 - fixed binary, our own DOT text on stdin
             [dot_binary, "-Tsvg"],
             input=files["dfd.dot"],
