@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bastion.core.errors import ValidationError
 from bastion.risk import assess, read_register, signoff, write_register
@@ -161,3 +163,54 @@ def test_signoff_rejects_bad_role_and_unknown_threat() -> None:
             sink=Recorder(),
             threat="T-0000000000",
         )
+
+
+EDITS = st.fixed_dictionaries(
+    {
+        "likelihood": st.integers(1, 5),
+        "impact": st.integers(1, 5),
+        "owner": st.sampled_from(["alice", "bob", "security-officer"]),
+        "status": st.sampled_from(
+            ["open", "mitigating", "mitigated", "accepted", "transferred", "avoided"]
+        ),
+        "due": st.sampled_from(["", "2026-03-01"]),
+    }
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_any_edits_survive_merge(data: st.DataObject) -> None:
+    from bastion.risk.assess import DEFAULT_OWNERS
+    from bastion.risk.catalogue import default_catalogue
+    from bastion.risk.register import merge
+
+    result = _BASE_RESULT()
+    register = json.loads(json.dumps(result.register))
+    chosen = data.draw(
+        st.lists(st.integers(0, len(register["entries"]) - 1), unique=True, max_size=6)
+    )
+    edits = {}
+    for index in chosen:
+        change = data.draw(EDITS)
+        register["entries"][index].update(change)
+        edits[register["entries"][index]["id"]] = change
+    merged = merge(register, result.threats, DEFAULT_OWNERS, default_catalogue(), "Test system")
+    by_id = {e["id"]: e for e in merged["entries"]}
+    for tid, change in edits.items():
+        for key, value in change.items():
+            assert by_id[tid][key] == value
+        assert by_id[tid]["inherent_score"] == change["likelihood"] * change["impact"]
+        assert by_id[tid]["residual_score"] <= by_id[tid]["inherent_score"]
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _BASE_RESULT() -> Any:
+    if "result" not in _CACHE:
+        import tempfile
+
+        directory = Path(tempfile.mkdtemp())
+        _CACHE["result"] = assess(write_system(directory / "system.yaml"))
+    return _CACHE["result"]
