@@ -201,3 +201,17 @@ def test_model_file_is_not_a_pickle() -> None:
     assert zipfile.is_zipfile(path)
     with zipfile.ZipFile(path) as archive:
         assert "schema.json" in archive.namelist()
+
+
+def test_trigger_gates_never_hide_a_match() -> None:
+    """The substring gates are a speed-up only: gated and ungated scans agree."""
+    from bastion.guards.injection import heuristics
+
+    root = Path(__file__).resolve().parents[2]
+    rows = (root / "benchmarks" / "data" / "guard_eval.jsonl").read_text("utf-8").splitlines()
+    extra = root / "src" / "bastion" / "guards" / "data" / "injection_extra_examples.jsonl"
+    texts = [json.loads(r)["text"] for r in rows + extra.read_text("utf-8").splitlines() if r]
+    texts += [codecs.encode(t, "rot13") for t in texts[:50]]
+    for text in texts:
+        ungated = {f for f, _, _, p in heuristics._PATTERNS if p.search(text)}
+        assert {h.family for h in heuristics.scan_heuristics(text)} == ungated, text

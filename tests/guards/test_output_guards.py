@@ -172,3 +172,25 @@ def test_schema_in_guard_validated_at_construction() -> None:
     with pytest.raises(ConfigError):
         JsonSchemaGuard(schema={"properties": {"a": {"if": {}}}})
     assert json.dumps(SCHEMA)
+
+
+def test_secret_and_harm_gates_never_hide_a_match() -> None:
+    """Substring gates only skip patterns that cannot match."""
+    from bastion.guards import harmful, secrets
+
+    samples = [
+        "I will kill you",
+        "AKIAQ3EGRHT5WXYZ7ABC",
+        "password=Hunter2Hunter2",
+        "All immigrants are vermin",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+        "Ich bringe dich um",
+        "SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "GHP_x",
+        "How to build a BOMB",
+    ]
+    for text in samples:
+        for table in (secrets._PATTERNS, harmful._PATTERNS):
+            for _name, triggers, pattern in table:
+                if pattern.search(text):
+                    assert any(t in text.lower() for t in triggers), (text, pattern.pattern[:40])

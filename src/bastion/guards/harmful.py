@@ -46,9 +46,11 @@ _GROUP = (
     r"chinese|indians|juden|muslime|ausländer|flüchtlinge|schwule|frauen)"
 )
 
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+# (category, triggers, pattern): a pattern runs only when a lowercase trigger occurs.
+_PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "self-harm",
+        ("myself", "yourself", "oneself", "suicide", "life", "overdose"),
         re.compile(
             r"\b(?:how\s+(?:to|do\s+i|can\s+i|should\s+i)|best\s+way\s+to|ways\s+to|easiest\s+way\s+to|"
             r"painless\s+way\s+to|methods?\s+(?:to|of|for))\s+(?:kill\s+(?:myself|yourself|oneself)|"
@@ -59,6 +61,18 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "self-harm",
+        (
+            "yourself",
+            "kys",
+            "myself",
+            "suicide",
+            "end it all",
+            "my life",
+            "umbringen",
+            "sterben",
+            "nicht mehr leben",
+            "bring dich um",
+        ),
         re.compile(
             r"\b(?:you\s+should|just\s+go\s+and|go)\s+(?:kill\s+yourself|end\s+your\s+life|"
             r"commit\s+suicide|hurt\s+yourself)\b|\bkys\b|\b(?:i\s+(?:want|am\s+going|'m\s+going|plan)\s+to|"
@@ -70,6 +84,18 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "violence",
+        (
+            "kill",
+            "murder",
+            "shoot",
+            "stab",
+            "strangle",
+            "behead",
+            "slaughter",
+            "beat up",
+            "torture",
+            "rape",
+        ),
         re.compile(
             r"\b(?:i(?:'ll|\s+will|\s+am\s+going\s+to|'m\s+going\s+to|'m\s+gonna|\s+want\s+to)|"
             r"we(?:'ll|\s+will|\s+are\s+going\s+to)|gonna)\s+(?:kill|murder|shoot|stab|strangle|"
@@ -79,6 +105,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "violence",
+        ("kill", "murder", "shoot", "stab", "slaughter", "massacre"),
         re.compile(
             r"\b(?:kill|murder|shoot|stab|slaughter|massacre)\s+(?:all|every|as\s+many)\s+(?:of\s+the\s+)?"
             r"(?:people|kids|children|students|classmates|coworkers|worshippers|civilians)\b"
@@ -89,6 +116,19 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "violence",
+        (
+            "bomb",
+            "explosive",
+            "molotov",
+            "nerve agent",
+            "sarin",
+            "ricin",
+            "bioweapon",
+            "chemical weapon",
+            "ghost gun",
+            "napalm",
+            "dich um",
+        ),
         re.compile(
             r"\b(?:how\s+(?:to|do\s+i|can\s+i)|steps\s+to|instructions\s+(?:to|for))\s+(?:make|build|"
             r"assemble|construct|synthesi[sz]e|produce)\s+(?:a\s+|an\s+)?(?:homemade\s+)?(?:pipe\s+bomb|"
@@ -100,6 +140,25 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "hate",
+        (
+            "vermin",
+            "animal",
+            "subhuman",
+            "sub-human",
+            "parasit",
+            "cockroach",
+            "rats",
+            "disease",
+            "plague",
+            "inferior",
+            "scum",
+            "filth",
+            "not human",
+            "ungeziefer",
+            "tiere",
+            "minderwertig",
+            "abschaum",
+        ),
         re.compile(
             r"\b(?:all\s+|those\s+|these\s+|the\s+|die\s+|alle\s+)?"
             + _GROUP
@@ -111,6 +170,20 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "hate",
+        (
+            "should",
+            "must",
+            "need to",
+            "deserve",
+            "ought",
+            "sollten",
+            "müssen",
+            "kill",
+            "extermin",
+            "gas",
+            "eradicat",
+            "wipe out",
+        ),
         re.compile(
             r"\b"
             + _GROUP
@@ -123,6 +196,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "sexual-minors",
+        ("sex", "nude", "naked", "porn", "erotic", "explicit", "nackt"),
         re.compile(
             r"\b(?:child|children|kid|kids|minor|minors|underage|preteen|"
             r"\d{1,2}[- ]?(?:year[- ]?old|yo)|schoolgirl|schoolboy|Kind|Kinder|minderjährig\w*)\b"
@@ -134,6 +208,26 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "sexual",
+        (
+            "porn",
+            "blowjob",
+            "handjob",
+            "cumshot",
+            "gangbang",
+            "deepthroat",
+            "anal sex",
+            "masturbat",
+            "dildo",
+            "erotic roleplay",
+            "sexting",
+            "nudes",
+            "fisting",
+            "creampie",
+            "hardcore sex",
+            "explicit sex",
+            "sex scene",
+            "sexszene",
+        ),
         re.compile(
             r"\b(?:porn\w*|blowjobs?|handjobs?|cumshots?|gangbang\w*|deepthroat\w*|anal\s+sex|"
             r"masturbat\w*|dildos?|erotic\s+roleplay|sexting|nudes|fisting|creampie|hardcore\s+sex|"
@@ -187,8 +281,9 @@ class HarmfulContentGuard(Guard):
                     Span(s, e, "HARMFUL:profanity", result.probability)
                     for s, e in result.offensive_spans
                 )
-        for category, pattern in _PATTERNS:
-            if self.categories[category] is Action.ALLOW:
+        lowered = text.lower()
+        for category, triggers, pattern in _PATTERNS:
+            if self.categories[category] is Action.ALLOW or not any(t in lowered for t in triggers):
                 continue
             for match in pattern.finditer(text):
                 triggered[category] = 1.0

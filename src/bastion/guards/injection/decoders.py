@@ -23,9 +23,14 @@ MAX_CANDIDATES_PER_DECODER = 4
 _B64 = re.compile(
     r"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|(?:[A-Za-z0-9_\-]{4}){5,}"
 )
-_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){12,}|(?:\\x[0-9a-fA-F]{2}){8,}")
-_LEET_WORD = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[013457@$])[\w@$]{3,}\b")
+_LEET_WORD = re.compile(r"[A-Za-z][013457@$]|[013457@$][A-Za-z]")
+_RUN = re.compile(r"[A-Za-z0-9+/=_\-]{16,}")
+_HEX_RUN = re.compile(r"(?:\\x)?[0-9a-fA-F]{2}(?:[\s:]?(?:\\x)?[0-9a-fA-F]{2}){11,}")
 _QUOTED = re.compile(r"[\"'“‘„]([^\"'\n“”‘’„]{1,200})[\"'”’“]")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_HEX_CANDIDATE = re.compile(r"[0-9a-fA-F\\x: ]{24,}")
+_MAX_ENCODED = 4 * MAX_CANDIDATE_CHARS
+_SPLIT_WORDS = ("+", "concat", "combine", "join", "zusammen", "verbinde", "together")
 _SPLIT_HINT = re.compile(
     r"\b(?:concatenat\w*|combine|join|zusammen\w*|verbinde|a\s*\+\s*b|\w\s*\+\s*\w|together)\b",
     re.I,
@@ -118,10 +123,11 @@ def _plausible(decoded: bytes) -> str | None:
 def decode_base64(text: str) -> Iterator[str]:
     """Plausible UTF-8 text hidden in base64 (standard or URL-safe) runs."""
     found = 0
-    for match in _B64.finditer(text):
-        token = match.group(0)
+    tokens = (m.group(0) for run in _RUN.finditer(text) for m in _B64.finditer(run.group(0)))
+    for token in tokens:
         if token.isalpha() and (token.islower() or token.isupper()):
             continue  # a long ordinary word, not base64
+        token = token[: _MAX_ENCODED - _MAX_ENCODED % 4]
         padded = token + "=" * (-len(token) % 4)
         for decoder in (base64.b64decode, base64.urlsafe_b64decode):
             try:
@@ -138,10 +144,11 @@ def decode_base64(text: str) -> Iterator[str]:
 
 def decode_hex(text: str) -> Iterator[str]:
     """Plausible UTF-8 text hidden in hex runs (``69676e6f7265``, ``\\x69\\x67``, ``69 67``)."""
-    for count, match in enumerate(_HEX.finditer(text)):
+    runs = (m for c in _HEX_CANDIDATE.finditer(text) for m in _HEX_RUN.finditer(c.group(0)))
+    for count, match in enumerate(runs):
         if count >= MAX_CANDIDATES_PER_DECODER:
             return
-        digits = re.sub(r"[^0-9a-fA-F]", "", match.group(0).replace("\\x", ""))
+        digits = re.sub(r"[^0-9a-fA-F]", "", match.group(0)[:_MAX_ENCODED].replace("\\x", ""))
         if len(digits) % 2:
             digits = digits[:-1]
         candidate = _plausible(bytes.fromhex(digits))
@@ -151,13 +158,14 @@ def decode_hex(text: str) -> Iterator[str]:
 
 def decode_rot13(text: str) -> Iterator[str]:
     """The rot13 reading of the whole text (cheap; detectors decide if it means anything)."""
-    if sum(1 for c in text[:400] if c.isascii() and c.isalpha()) >= 8:
+    if len(_ASCII_LETTER.findall(text, 0, 400)) >= 8:
         yield codecs.decode(text[:MAX_CANDIDATE_CHARS], "rot13")
 
 
 def decode_leetspeak(text: str) -> Iterator[str]:
     """Digits and symbols read as letters (``1gn0r3`` -> ``ignore``) when words mix them."""
-    if len(_LEET_WORD.findall(text[:MAX_CANDIDATE_CHARS])) >= 2:
+    head = text[:MAX_CANDIDATE_CHARS]
+    if any(c in head for c in "013457@$") and len(_LEET_WORD.findall(head)) >= 4:
         yield text[:MAX_CANDIDATE_CHARS].translate(_LEET)
 
 
@@ -176,7 +184,8 @@ def decode_tags(text: str) -> Iterator[str]:
 
 def join_split_payload(text: str) -> Iterator[str]:
     """Quoted fragments the user asks to concatenate, joined (payload splitting)."""
-    if not _SPLIT_HINT.search(text):
+    lowered = text.lower()
+    if not any(k in lowered for k in _SPLIT_WORDS) or not _SPLIT_HINT.search(text):
         return
     parts = _QUOTED.findall(text[:MAX_CANDIDATE_CHARS])
     if len(parts) >= 2:
@@ -186,7 +195,8 @@ def join_split_payload(text: str) -> Iterator[str]:
 
 def reverse_text(text: str) -> Iterator[str]:
     """The text read backwards when the user asks for it to be reversed."""
-    if re.search(r"\b(?:revers\w*|backwards?|rückwärts|umgekehrt)\b", text, re.I):
+    lowered = text.lower()
+    if any(k in lowered for k in ("revers", "backward", "rückwärts", "umgekehrt")):
         yield text[:MAX_CANDIDATE_CHARS][::-1]
 
 
