@@ -27,7 +27,40 @@ _LEET_WORD = re.compile(r"[A-Za-z][013457@$]|[013457@$][A-Za-z]")
 _RUN = re.compile(r"[A-Za-z0-9+/=_\-]{16,}")
 _HEX_RUN = re.compile(r"(?:\\x)?[0-9a-fA-F]{2}(?:[\s:]?(?:\\x)?[0-9a-fA-F]{2}){11,}")
 _QUOTED = re.compile(r"[\"'“‘„]([^\"'\n“”‘’„]{1,200})[\"'”’“]")
-_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_ASCII_WORD = re.compile(r"[A-Za-z]+")
+_COMMON_WORDS = frozenset(
+    [
+        "the",
+        "and",
+        "you",
+        "your",
+        "is",
+        "are",
+        "of",
+        "to",
+        "a",
+        "in",
+        "all",
+        "it",
+        "this",
+        "that",
+        "ignore",
+        "previous",
+        "instructions",
+        "die",
+        "der",
+        "das",
+        "und",
+        "ich",
+        "du",
+        "nicht",
+        "ist",
+        "alle",
+        "vorherigen",
+        "anweisungen",
+    ]
+)
+_COMMON_WORDS_ROT13 = frozenset(codecs.encode(w, "rot13") for w in _COMMON_WORDS)
 _HEX_CANDIDATE = re.compile(r"[0-9a-fA-F\\x: ]{24,}")
 _MAX_ENCODED = 4 * MAX_CANDIDATE_CHARS
 _SPLIT_WORDS = ("+", "concat", "combine", "join", "zusammen", "verbinde", "together")
@@ -157,8 +190,14 @@ def decode_hex(text: str) -> Iterator[str]:
 
 
 def decode_rot13(text: str) -> Iterator[str]:
-    """The rot13 reading of the whole text (cheap; detectors decide if it means anything)."""
-    if len(_ASCII_LETTER.findall(text, 0, 400)) >= 8:
+    """The rot13 reading of the text, when common words are more frequent rotated than not."""
+    words = _ASCII_WORD.findall(text, 0, 2000)
+    if len(words) < 2:
+        return
+    lowered = [w.lower() for w in words]
+    plain = sum(1 for w in lowered if w in _COMMON_WORDS)
+    rotated = sum(1 for w in lowered if w in _COMMON_WORDS_ROT13)
+    if rotated > plain:  # reads better rotated: worth decoding
         yield codecs.decode(text[:MAX_CANDIDATE_CHARS], "rot13")
 
 
