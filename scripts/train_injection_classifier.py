@@ -117,6 +117,9 @@ def main() -> int:
     parser.add_argument("--deepset", type=Path, default=DEFAULT_DEEPSET)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=DATA_DIR)
+    parser.add_argument(
+        "--c", type=float, action="append", help="regularisation C to try (default 1, 4, 16)"
+    )
     args = parser.parse_args()
     if not args.deepset.is_file():
         print(f"error: training data not found at {args.deepset}", file=sys.stderr)
@@ -126,7 +129,7 @@ def main() -> int:
 
     cv: dict[str, dict[str, float]] = {}
     best_c, best_auc, best_scores = 0.0, -1.0, np.zeros(0)
-    for c in (1.0, 4.0, 16.0):
+    for c in args.c or (1.0, 4.0, 16.0):
         scores = out_of_fold(data, c, args.repeats)
         auc = float(roc_auc_score(labels, scores))
         cv[f"C={c}"] = {"roc_auc": round(auc, 4), **metrics_at(labels, scores, 0.5)}
