@@ -13,6 +13,7 @@ from bastion.privacy.detect.validators import Validator
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _DIGIT = re.compile(r"\d")
+_RAW_WORD = re.compile(r"[^\W_]+")
 
 
 class Document:
@@ -32,6 +33,11 @@ class Document:
     def word_set(self) -> frozenset[str]:
         """Every lower-cased word of the text: lets label-driven recognizers skip cheaply."""
         return frozenset(_WORD.findall(self.lower))
+
+    @cached_property
+    def raw_words(self) -> frozenset[str]:
+        """Every word of the text with its case kept: gates case-sensitive patterns."""
+        return frozenset(_RAW_WORD.findall(self.text))
 
     @cached_property
     def lower(self) -> str:

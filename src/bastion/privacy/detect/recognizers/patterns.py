@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 
 import phonenumbers
+from phonenumbers.phonemetadata import PhoneMetadata
 
 from bastion.privacy.detect import lexicon
 from bastion.privacy.detect import validators as v
@@ -608,7 +610,8 @@ class AgeRecognizer:
 
 
 _PHONE = re.compile(
-    r"(?<![\w+.\-/:])(?:(?:\+|00|011|001)[ .-]?\d{1,3}[ .-]?)?(?:\(0?\d{1,4}\)[ .-]?)?\d{1,4}"
+    r"(?<![\w+.\-/:])(?=(?:[^\d\n]{0,3}\d){7})"  # at least 7 digits: cheap early reject
+    r"(?:(?:\+|00|011|001)[ .-]?\d{1,3}[ .-]?)?(?:\(0?\d{1,4}\)[ .-]?)?\d{1,4}"
     r"(?:[ .-]?\d{2,5}){1,5}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-]|[.:]\d)",
     _I,
 )
@@ -618,6 +621,36 @@ _SSN_SHAPE = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
 _ISO_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$")
 _DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
 _REGIONS = ("GB", "FR", "DE", "IT", "ES", "NL", "IE", "CA", "AU", "IN", "BR")
+
+
+@cache
+def _region_filters() -> tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]:
+    """Per region: its general number pattern and international-prefix pattern.
+
+    libphonenumber only calls a number valid when its national significant number fully
+    matches the region's general description, so a region whose pattern fits none of the
+    digit string's suffixes (national prefix, carrier or country code stripped) cannot
+    validate it and its (slow) parse is skipped.
+    """
+    out = []
+    for region in _REGIONS:
+        meta = PhoneMetadata.metadata_for_region(region)
+        if meta is None or meta.general_desc is None:
+            continue
+        general = meta.general_desc.national_number_pattern or r"\d+"
+        out.append((region, re.compile(general), re.compile(meta.international_prefix or "$^")))
+    return tuple(out)
+
+
+def _candidate_regions(number: str) -> Iterator[str]:
+    """Regions among ``_REGIONS`` in which ``number`` could possibly be a valid number."""
+    for region, general, intl in _region_filters():
+        if intl.match(number) or any(
+            general.fullmatch(number, k) for k in range(min(6, len(number)))
+        ):
+            yield region
+
+
 _NANP = re.compile(
     r"^(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d+)?$",
     _I,
@@ -647,13 +680,10 @@ class PhoneRecognizer:
             number = v.digits(value.split("x")[0].split("X")[0].lower().split("ext")[0])
             if not 7 <= len(number) <= 15 or len(set(number)) == 1 or _ISO_PREFIX.match(value):
                 continue
+            if _SSN_SHAPE.match(value) or (len(number) > 13 and "+" not in value):
+                continue
             word = doc.context_hit(_PHONE_WORDS, start, end, 40, 16)
-            plain = value.isdigit()
-            if (
-                (plain and word is None)
-                or _SSN_SHAPE.match(value)
-                or (len(number) > 13 and "+" not in value)
-            ):
+            if word is None and value.isdigit():
                 continue  # without a phone word, a bare digit run can never score high enough
             score, why = self._score(value)
             if score <= 0.0:
@@ -692,7 +722,7 @@ class PhoneRecognizer:
             )
         if _DATE_LIKE.match(value):
             return 0.0, ""
-        for region in _REGIONS:
+        for region in _candidate_regions(v.digits(text)):
             try:
                 local = phonenumbers.parse(text, region)
             except phonenumbers.NumberParseException:

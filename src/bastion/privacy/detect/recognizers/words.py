@@ -27,6 +27,12 @@ _PERSON_AFTER = frozenset(
     split_words("said says wrote asked called replied reports reported told thinks wants mentioned")
 )
 _CITY_STATE = re.compile(r", ([A-Z]{2})(?:\s+\d{5}(?:-\d{4})?)?(?![\w-])")
+_COMMA_CAPITAL = re.compile(r",\s*[A-Z][a-z]+")
+_RAW_WORD = re.compile(r"[^\W_]+")
+_CONJUNCTIONS = frozenset(split_words("and y e und et en"))
+_INSTITUTIONS = frozenset(
+    split_words("university bank institute college department ministry school")
+)
 _TOWN_WORDS = frozenset(
     split_words("ville city town burg bourg stadt dorf village heights springs")
 )
@@ -59,7 +65,7 @@ _ORG_CONTEXT = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Token:
     """One capitalised word with its offsets (``lower`` precomputed: it is read often)."""
 
@@ -129,8 +135,25 @@ class _Scan:
         return self.doc.text[token.end : token.end + 1] == "."
 
 
+_KIND_CACHE: dict[str, tuple[bool, bool]] = {}
+_KIND_CACHE_MAX = 200_000
+
+
 def _name_kind(word: str) -> tuple[bool, bool]:
-    """(is given name, is family name); hyphenated parts must all be known."""
+    """(is given name, is family name); hyphenated parts must all be known.
+
+    Looked up for the same word several times per run and across documents, so the
+    answer is memoised (bounded: the cache is dropped when it reaches its size limit).
+    """
+    kind = _KIND_CACHE.get(word)
+    if kind is None:
+        if len(_KIND_CACHE) >= _KIND_CACHE_MAX:
+            _KIND_CACHE.clear()
+        kind = _KIND_CACHE[word] = _lookup_name_kind(word)
+    return kind
+
+
+def _lookup_name_kind(word: str) -> tuple[bool, bool]:
     parts = [p for p in re.split(r"[-'’]", word) if p] if ("-" in word or "’" in word) else [word]
     firsts, lasts = lexicon.first_names(), lexicon.last_names()
     if len(parts) == 1:
@@ -315,7 +338,7 @@ class WordRecognizer:
             if state is not None and state.group(1) in lexicon.US_STATE_ABBR:
                 score += 0.3
                 why += "; followed by ', ST'"
-            elif re.match(r",\s*[A-Z][a-z]+", doc.text[end : end + 24]):
+            elif _COMMA_CAPITAL.match(doc.text, end, end + 24):
                 score += 0.1
             if score >= 0.3:
                 return Span(
@@ -451,6 +474,24 @@ class AddressRecognizer:
             (re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", re.IGNORECASE), 0.8),
         ]
 
+    #: Per pattern above, words one of which the text must contain (lower-cased, ASCII
+    #: runs: "allée" is seen as "all"); a text without them skips the pattern's scan.
+    _GATES = (
+        None,
+        split_words(
+            "rue avenue boulevard chemin impasse all quai calle avenida plaza paseo camino "
+            "carrera via viale piazza corso rua travessa largo"
+        ),
+        split_words("apo fpo dpo"),
+        split_words("box"),
+    )
+
+    #: The European pattern needs one of these street endings right before a number.
+    _EUROPEAN_PROBE = re.compile(
+        r"(?:straße|strasse|str\.|gasse|weg|platz|allee|ring|damm|straat|laan|gracht|plein|vej|"
+        r"gatan|gata|vägen|veien)\s+\d"
+    )
+
     @cached_property
     def _rest(self) -> re.Pattern[str]:
         states = "|".join(re.escape(s) for s in lexicon.US_STATES)
@@ -484,7 +525,14 @@ class AddressRecognizer:
         if not doc.has_digit:
             return
         yield from self._number_first(doc)
-        for regex, score in self._patterns:
+        words = doc.word_set
+        for index, (regex, score) in enumerate(self._patterns):
+            gate = self._GATES[index]
+            if gate is None:
+                if self._EUROPEAN_PROBE.search(doc.text) is None:
+                    continue
+            elif words.isdisjoint(gate):
+                continue
             for match in regex.finditer(doc.text):
                 start, end = match.span()
                 value = match.group()
@@ -525,8 +573,30 @@ class OrganizationRecognizer:
             (re.compile(rf"(?<![\w-]){cap}-{cap}(?![\w-])"), 0.5),
         ]
 
+    @cached_property
+    def _suffix_gate(self) -> frozenset[str]:
+        """One word (case kept) of every legal-form suffix: a text with none skips the scan."""
+        keys = set()
+        for suffix in _suffix_forms():
+            words = _RAW_WORD.findall(suffix.strip())
+            if len(suffix.strip()) > 1 and words:
+                keys.add(max(words, key=len))
+        return frozenset(keys)
+
+    def _skip(self, doc: Document, index: int) -> bool:
+        """Cheap evidence that pattern ``index`` cannot match ``doc``."""
+        if index == 0:
+            return doc.word_set.isdisjoint(_CONJUNCTIONS) and "&" not in doc.text
+        if index == 1:
+            return doc.raw_words.isdisjoint(self._suffix_gate)
+        if index == 2:
+            return "of" not in doc.word_set or doc.word_set.isdisjoint(_INSTITUTIONS)
+        return "-" not in doc.text
+
     def find(self, doc: Document) -> Iterator[Span]:
         for index, (regex, score) in enumerate(self._patterns):
+            if self._skip(doc, index):
+                continue
             for match in regex.finditer(doc.text):
                 start, end = match.span()
                 if index == 3:
