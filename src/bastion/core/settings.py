@@ -143,6 +143,30 @@ class ServingSettings(_Section):
     max_text_chars: int = Field(default=20_000, ge=1)
 
 
+class MonitorSettings(_Section):
+    """Drift, fairness, abuse signals, alert rules, incidents (``bastion.monitor``)."""
+
+    rules: Path | None = Field(default=None, description="alert rules YAML; default built-in rules")
+    reference_profile: Path | None = Field(
+        default=None, description="reference profile JSON shown on the dashboard"
+    )
+    current_data: Path | None = Field(
+        default=None, description="current data (CSV/Parquet) compared on the dashboard"
+    )
+    predictions_log: Path | None = Field(
+        default=None, description="logged predictions (CSV/JSONL) for the dashboard's fairness view"
+    )
+    labels_log: Path | None = Field(default=None, description="later-arriving labels (CSV/JSONL)")
+    protected_attribute: str | None = Field(default=None, description="column for fairness gaps")
+    webhook_url: str | None = Field(default=None, description="JSON POST sink for alerts")
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    table_prefix: str = Field(default="bastion_monitor", pattern=r"^[a-z_][a-z0-9_]{0,40}$")
+    blocklist_refresh_seconds: float = Field(
+        default=1.0, ge=0, description="how long the gateway caches the client blocklist"
+    )
+    dashboard_hours: int = Field(default=24, ge=1, le=24 * 90)
+
+
 class Settings(BaseSettings):
     """The effective configuration of one Bastion process."""
 
@@ -160,6 +184,7 @@ class Settings(BaseSettings):
     access: AccessSettings = Field(default_factory=AccessSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     # Not a setting: where the values came from, for error messages and `config show`.
     source_file: Path | None = Field(default=None, exclude=True)

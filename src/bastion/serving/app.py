@@ -204,6 +204,10 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
     app.state.gateway = gw
     _install_error_handlers(app)
     _install_routes(app, gw)
+    # Monitoring: /dashboard (admin scope), client blocklist and model rollback hooks.
+    from bastion.monitor.dashboard import install_monitoring
+
+    install_monitoring(app, gw)
     if serving.cors_origins:
         app.add_middleware(
             CORSMiddleware,

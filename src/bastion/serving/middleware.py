@@ -40,6 +40,10 @@ DOCS_CSP = (
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
     "https://fastapi.tiangolo.com; connect-src 'self'; frame-ancestors 'none'"
 )
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 _STATUS_REASONS = {
     401: "unauthenticated",
     403: "forbidden",
@@ -69,6 +73,7 @@ class MiddlewareConfig:
     form_paths: Collection[str]
     unaudited_paths: Collection[str] = ("/healthz", "/readyz", "/metrics")
     docs_paths: Collection[str] = ("/docs", "/redoc")
+    page_prefixes: Collection[str] = ("/dashboard",)  # server-rendered pages (PAGE_CSP)
     hsts: bool = False
     audit_raw_text: bool = False
     trusted_proxies: Collection[str] = field(default_factory=tuple)
@@ -221,6 +226,8 @@ class GatewayMiddleware:
     # Responses -------------------------------------------------------------------
     def _security_headers(self, path: str) -> list[tuple[bytes, bytes]]:
         csp = DOCS_CSP if path in self.config.docs_paths else API_CSP
+        if any(path == p or path.startswith(p + "/") for p in self.config.page_prefixes):
+            csp = PAGE_CSP
         headers = [
             (b"x-content-type-options", b"nosniff"),
             (b"content-security-policy", csp.encode()),
