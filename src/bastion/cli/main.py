@@ -15,8 +15,10 @@ from bastion.cli import (
     config_cmd,
     demo_cmd,
     guard_cmd,
+    incident_cmd,
     keys_cmd,
     model_cmd,
+    monitor_cmd,
     privacy_cmd,
     risk_cmd,
     serve_cmd,
@@ -44,6 +46,8 @@ app.add_typer(privacy_cmd.app, name="privacy")
 app.add_typer(risk_cmd.app, name="risk")
 app.add_typer(serve_cmd.app, name="serve")
 app.add_typer(serve_cmd.scan_app, name="scan")
+app.add_typer(monitor_cmd.app, name="monitor")
+app.add_typer(incident_cmd.app, name="incident")
 
 
 def _version(value: bool) -> None:
