@@ -290,7 +290,8 @@ class _Scan:
                     head_id,
                     size - 1,
                 )
-            self.checkpoints_checked += 1
+            if anchor.source == "database":  # witness entries are counted separately
+                self.checkpoints_checked += 1
         self.range_start = None
         self.next_anchor_index += 1
 
