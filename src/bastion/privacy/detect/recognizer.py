@@ -102,6 +102,7 @@ class PatternRecognizer:
 
     ``needs_context`` patterns (weak shapes such as a bare 9-digit number) only report
     when a context word is near; otherwise they would drown users in false positives.
+    A ``reject_context`` word just before a hit drops it ("version 2.3.4.5").
     """
 
     name: str
@@ -116,6 +117,7 @@ class PatternRecognizer:
     trigger: str | None = None
     retype: Callable[[Document, int, int, str], str] | None = None
     also: frozenset[str] = frozenset()
+    reject_context: frozenset[str] = frozenset()
     entities: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -157,6 +159,8 @@ class PatternRecognizer:
             if verdict is True:
                 score = max(score, self.validated_score)
                 reasons.append(f"checksum/structure valid ({self.validator.__name__})")
+        if self.reject_context and doc.context_hit(self.reject_context, start, end, 16, 0):
+            return None  # e.g. "version 2.3.4.5" is not an IP address
         weak = self.needs_context or pattern.needs_context
         word = doc.context_hit(self.context, start, end, 28 if weak else 48, 0 if weak else 24)
         if word is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -173,7 +174,7 @@ def date_recognizers() -> list[Recognizer]:
             "DATE_TIME",
             [
                 _p(
-                    r"(?<![\d:.])\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\d:])",
+                    r"(?<![\d:.])\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\d:]|-[A-Za-z])",
                     0.6,
                     "h:mm",
                     probe=r"\d:\d\d",
@@ -260,7 +261,7 @@ def identity_recognizers() -> list[Recognizer]:
             "credit_card",
             "CREDIT_CARD",
             [_p(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])", 0.3, probe=r"\d(?:[ -]?\d){12}")],
-            validator=v.luhn,
+            validator=_card_number,
             validated_score=0.9,
             context=_words("card credit debit visa mastercard amex discover cc payment cvv exp"),
             context_boost=0.1,
@@ -452,6 +453,32 @@ def _known_tld(value: str) -> bool | None:
     return None if value.rsplit(".", 1)[-1].lower() in lexicon.tlds() else False
 
 
+_VERSION_WORDS = _words("version ver v build release firmware fw sdk api")
+_CARD_GROUPS = ((4, 6, 5), (4, 6, 4))
+
+
+def _card_number(value: str) -> bool | None:
+    """Luhn, and when written in groups, a layout card issuers print (4-4-4-4, 4-6-5, …).
+
+    Order and reference numbers ("112-4839201-5527") pass Luhn one time in ten; their
+    grouping gives them away.
+    """
+    groups = tuple(len(g) for g in re.split(r"[ -]", value) if g)
+    if len(groups) > 1:
+        fours = groups[0] == 4 and all(g == 4 for g in groups[1:-1]) and 1 <= groups[-1] <= 4
+        if not fours and groups not in _CARD_GROUPS:
+            return False
+    return v.luhn(value)
+
+
+def _identifying_ip(value: str) -> bool | None:
+    """A parseable address that can point at a machine (not 0.0.0.0, ::, or loopback)."""
+    if v.ip_address(value) is False:
+        return False
+    address = ipaddress.ip_address(value.strip("[]"))
+    return not (address.is_unspecified or address.is_loopback)
+
+
 def network_recognizers() -> list[Recognizer]:
     """E-mail, URLs, domains, IP and MAC addresses."""
     return [
@@ -512,9 +539,10 @@ def network_recognizers() -> list[Recognizer]:
             "ipv4",
             "IP_ADDRESS",
             [_p(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", 0.6, probe=r"\d\.\d+\.\d+\.\d")],
-            validator=v.ip_address,
+            validator=_identifying_ip,
             validated_score=0.9,
             trigger=".",
+            reject_context=_VERSION_WORDS,
         ),
         PatternRecognizer(
             "ipv6",
@@ -526,7 +554,7 @@ def network_recognizers() -> list[Recognizer]:
                     probe=r"[0-9A-Fa-f]*:[0-9A-Fa-f]*:",
                 )
             ],
-            validator=v.ip_address,
+            validator=_identifying_ip,
             validated_score=0.9,
             needs_digit=False,
             trigger=":",
@@ -617,6 +645,7 @@ _PHONE = re.compile(
 )
 _NANP_DIGITS = re.compile(r"^1?[2-9]\d{2}[2-9]\d{6}$")
 _EXTENSION = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d", re.IGNORECASE)
+_DECIMAL = re.compile(r"^\d+\.\d+$")
 _SSN_SHAPE = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
 _ISO_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$")
 _DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
@@ -683,7 +712,7 @@ class PhoneRecognizer:
             if _SSN_SHAPE.match(value) or (len(number) > 13 and "+" not in value):
                 continue
             word = doc.context_hit(_PHONE_WORDS, start, end, 40, 16)
-            if word is None and value.isdigit():
+            if word is None and (value.isdigit() or _DECIMAL.match(value)):
                 continue  # without a phone word, a bare digit run can never score high enough
             score, why = self._score(value)
             if score <= 0.0:

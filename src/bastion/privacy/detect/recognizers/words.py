@@ -33,6 +33,21 @@ _CONJUNCTIONS = frozenset(split_words("and y e und et en"))
 _INSTITUTIONS = frozenset(
     split_words("university bank institute college department ministry school")
 )
+#: State codes that are also degrees written after a name ("Rebecca Tan, MD"): without a
+#: ZIP code after them they are not evidence of a place.
+_CREDENTIALS = frozenset(split_words("MD DO PA"))
+
+
+def _state_after(match: re.Match[str] | None, before: str) -> bool:
+    """True when ``match`` (of ``_CITY_STATE``) is a real ", ST" and not a degree after a
+    person's name (``before`` is the lower-cased word in front of the comma)."""
+    if match is None or match.group(1) not in lexicon.US_STATE_ABBR:
+        return False
+    if match.group(1) not in _CREDENTIALS or any(ch.isdigit() for ch in match.group()):
+        return True
+    return before in lexicon.places() or not any(_name_kind(before))
+
+
 _TOWN_WORDS = frozenset(
     split_words("ville city town burg bourg stadt dorf village heights springs")
 )
@@ -236,6 +251,9 @@ class WordRecognizer:
                 and token.text in lexicon.US_STATE_ABBR
                 and scan.doc.text[token.start - 2 : token.start] == ", "
                 and scan.doc.text[token.start - 3 : token.start - 2].isalpha()
+                and _state_after(
+                    _CITY_STATE.match(scan.doc.text, token.start - 2), scan.word_before(token)
+                )
             ):
                 yield Span(
                     token.start,
@@ -310,7 +328,7 @@ class WordRecognizer:
                 kind, shape = "city", "town word"
             if kind is None and length <= 2:
                 state = _CITY_STATE.match(doc.text, words[-1].end)
-                if state is not None and state.group(1) in lexicon.US_STATE_ABBR:
+                if _state_after(state, words[-1].lower):
                     kind, shape = "city", "before ', ST'"
             if kind is None and length == 1:
                 kind, shape = self._town_shape(words[0]), "town-name ending"
@@ -335,7 +353,7 @@ class WordRecognizer:
                 score += 0.2
                 why += f"; context word '{hit}'"
             state = _CITY_STATE.match(doc.text, end)
-            if state is not None and state.group(1) in lexicon.US_STATE_ABBR:
+            if _state_after(state, words[-1].lower):
                 score += 0.3
                 why += "; followed by ', ST'"
             elif _COMMA_CAPITAL.match(doc.text, end, end + 24):
