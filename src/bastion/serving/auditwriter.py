@@ -3,7 +3,11 @@
 Handlers enqueue one event per request and return; a background thread writes
 whatever has accumulated with ``append_many`` (one transaction per batch).
 A failed write keeps the batch and retries, and :meth:`close` drains the
-queue before returning, so graceful shutdown loses nothing.
+queue before returning, so graceful shutdown loses nothing: ``submit`` and
+``close`` share a lock, so every accepted event is queued before the stop
+marker, the thread drains the queue completely once it sees that marker, and
+an event that arrives after ``close`` (a request finishing during shutdown) is
+written synchronously instead of being dropped.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class AuditWriter:
         self._written = 0
         self._failures = 0
         self._idle = threading.Condition()
+        self._gate = threading.Lock()  # orders submit() against close()'s stop marker
         self._enqueued = 0
         self._thread = threading.Thread(target=self._run, name="bastion-audit-writer", daemon=True)
         self._closed = False
@@ -62,12 +67,26 @@ class AuditWriter:
         return self._failures
 
     def submit(self, event: EventInput) -> None:
-        """Enqueue one event; never blocks on the database."""
-        if self._closed:
-            raise RuntimeError("audit writer is closed")
+        """Enqueue one event; never blocks on the database while the writer runs.
+
+        After :meth:`close` the event is written synchronously, so a request that
+        finishes during shutdown is still audited.
+        """
+        with self._gate:
+            if not self._closed:
+                with self._idle:
+                    self._enqueued += 1
+                self._queue.put(event)
+                return
+        self._write_late(event)
+
+    def _write_late(self, event: EventInput) -> None:
         with self._idle:
             self._enqueued += 1
-        self._queue.put(event)
+        self._sink.append_many([event])
+        with self._idle:
+            self._written += 1
+            self._idle.notify_all()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every event submitted so far is written; False on timeout."""
@@ -82,31 +101,47 @@ class AuditWriter:
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop accepting events, write everything queued, and stop the thread."""
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
+        with self._gate:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
         self._thread.join(timeout)
 
     def _collect(self) -> bool:
-        """Move queued events into the pending batch; False once the stop marker is seen."""
+        """Move queued events into the pending batch; False once the stop marker is seen.
+
+        After the marker the queue is drained to the end, whatever the batch size,
+        so nothing submitted before (or racing with) ``close`` stays behind.
+        """
         try:
             first = self._queue.get(timeout=self._flush_seconds)
         except queue.Empty:
             return True
-        items = [first]
-        while len(self._pending) + len(items) < self._batch_size:
+        running = first is not None
+        if first is not None:
+            self._pending.append(first)
+        while running and len(self._pending) < self._batch_size:
             try:
-                items.append(self._queue.get_nowait())
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
-        running = True
-        for item in items:
             if item is None:
                 running = False
             else:
                 self._pending.append(item)
+        if not running:
+            self._drain()
         return running
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                self._pending.append(item)
 
     def _write_pending(self) -> bool:
         while self._pending:
