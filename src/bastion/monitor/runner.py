@@ -190,7 +190,7 @@ class Monitor:
                     continue
                 if data is None:
                     data = self.data_metrics()
-                values = {"dataset": data[rule.metric]} if rule.metric in data else {}
+                values = {"current": data[rule.metric]} if rule.metric in data else {}
                 evidence: dict[str, list[str]] = {}
             else:
                 signals = self._signals(now, rule.window, cache)
