@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import string
 from collections.abc import Callable
+from datetime import date, datetime, timedelta
 
 from faker import Faker
 
 Piece = tuple[str, str | None]
+# Dates are drawn relative to a fixed day, not "today": the corpus must be the
+# same whichever day (or microsecond) it is generated on.
+ANCHOR_DATE = date(2026, 1, 1)
+ANCHOR_MOMENT = datetime(2026, 1, 1, 0, 0, 0)
+
 Maker = Callable[[Faker, Faker, random.Random], list[Piece]]
 
 HONORIFICS = ("Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "Dr", "Mr", "Mrs", "Ms")
@@ -56,7 +63,7 @@ def _doctor(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
 
 
 def _date(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
-    d = f.date_between("-30y", "+1y")
+    d = ANCHOR_DATE - timedelta(days=f.random.randint(-365, 30 * 365))
     fmt = r.choice(
         [
             "%m/%d/%Y",
@@ -74,21 +81,21 @@ def _date(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
 
 
 def _dob(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
-    d = f.date_of_birth(minimum_age=1, maximum_age=95)
+    d = ANCHOR_DATE - timedelta(days=f.random.randint(365, 95 * 365))
     return [
         (d.strftime(r.choice(["%m/%d/%Y", "%Y-%m-%d", "%B %d, %Y", "%d %b %Y"])), "DATE_OF_BIRTH")
     ]
 
 
 def _time(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
-    t = f.date_time()
+    t = ANCHOR_MOMENT - timedelta(seconds=f.random.randint(0, 50 * 365 * 86400))
     return [
         (t.strftime(r.choice(["%H:%M", "%I:%M %p", "%H:%M:%S", "%I %p"])).lstrip("0"), "DATE_TIME")
     ]
 
 
 def _datetime(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
-    t = f.date_time_between("-3y")
+    t = ANCHOR_MOMENT - timedelta(seconds=f.random.randint(0, 3 * 365 * 86400))
     return [
         (
             t.strftime(r.choice(["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M"])),
@@ -212,6 +219,22 @@ def _street(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
     return [(us.street_address(), "STREET_ADDRESS")]
 
 
+@functools.cache
+def _sorted_cities(locale: str, cities: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(cities))
+
+
+def _city(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
+    # Some Faker locales (it_IT) build their city list from a set, so its order,
+    # and with it f.city(), changes from process to process; sort it first.
+    providers = [p for p in f.providers if isinstance(getattr(p, "cities", None), list | tuple)]
+    cities = providers[0].cities if providers else None
+    if cities:
+        ordered = _sorted_cities(str(f.locales[0]), tuple(cities))
+        return [(ordered[f.random.randrange(len(ordered))], "LOCATION")]
+    return [(f.city(), "LOCATION")]
+
+
 def _us_city_state(f: Faker, us: Faker, r: random.Random) -> list[Piece]:
     return [
         (us.city(), "LOCATION"),
@@ -250,7 +273,7 @@ MAKERS: dict[str, Maker] = {
     "DEVICE": _device,
     "VIN": _vin,
     "PLATE": _plate,
-    "CITY": simple("city", "LOCATION"),
+    "CITY": _city,
     "COUNTRY": simple("country", "LOCATION"),
     "CITYSTATE": _us_city_state,
     "ADDRESS": _full_address,
