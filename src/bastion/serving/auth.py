@@ -45,11 +45,17 @@ class Authenticator:
         return Principal(record.principal_id, authenticated_by="api-key", scopes=record.scopes)
 
     def principal_for_token(self, token: str) -> Principal:
-        """Verify a bearer JWT."""
+        """Verify a bearer JWT (may fetch an external JWKS: call from a thread then)."""
         try:
             return self.tokens.verify(token)
         except TokenError as exc:
             raise Refusal(401, exc.reason, "access token refused", headers=_CHALLENGE) from None
+
+    async def principal_for_token_async(self, token: str) -> Principal:
+        """Verify a bearer JWT without blocking the event loop on a JWKS fetch."""
+        if self.tokens.may_block:
+            return await anyio.to_thread.run_sync(self.principal_for_token, token)
+        return self.principal_for_token(token)
 
     async def authenticate(self, request: Request) -> Principal:
         """The principal behind ``Authorization: Bearer …`` or ``X-API-Key``."""
@@ -66,7 +72,7 @@ class Authenticator:
                 )
             if credential.startswith("bsk_"):
                 return await self.principal_for_key(credential)
-            return self.principal_for_token(credential)
+            return await self.principal_for_token_async(credential)
         api_key = request.headers.get("x-api-key")
         if api_key:
             return await self.principal_for_key(api_key.strip())

@@ -11,14 +11,17 @@ before any signature math happens.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -29,6 +32,8 @@ from bastion.core.crypto import key_id
 from bastion.core.errors import BastionError, ConfigError, ServiceUnavailableError
 from bastion.core.identity import Principal
 from bastion.core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Reason codes (stable, audited).
 TOKEN_MALFORMED = "token-malformed"  # noqa: S105 - a reason code
@@ -133,32 +138,75 @@ class TokenIssuer:
         return Verifier(self.issuer, self.audience, {self.kid: jwt.PyJWK(self._jwk)})
 
 
+_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+MIN_RSA_BITS = 2048
+
+
+def _public_key(item: Mapping[str, Any]) -> jwt.PyJWK | None:
+    """A verification key from one JWK, or None when it is not a usable signing key."""
+    kid, kty, pinned = item.get("kid"), item.get("kty"), item.get("alg")
+    if not isinstance(kid, str) or not kid or kty not in _KTY_ALGS:
+        return None
+    if item.get("use", "sig") != "sig":
+        return None
+    if pinned is not None and pinned not in _KTY_ALGS[str(kty)]:
+        return None  # e.g. an RSA key announced for HS256: never usable
+    public = {name: value for name, value in item.items() if name not in _PRIVATE_MEMBERS}
+    try:
+        key = jwt.PyJWK(public)
+    except jwt.PyJWTError:
+        return None
+    if kty == "RSA" and getattr(key.key, "key_size", 0) < MIN_RSA_BITS:
+        return None
+    return key
+
+
 def parse_jwks(document: Mapping[str, Any], source: str) -> dict[str, jwt.PyJWK]:
-    """Asymmetric signing keys with a ``kid`` from a JWKS document; others are ignored."""
-    raw_keys = document.get("keys")
+    """Asymmetric public signing keys with a ``kid`` from a JWKS document.
+
+    Keys that cannot verify anything safely (symmetric ``oct`` keys, encryption
+    keys, RSA under 2048 bits, an ``alg`` that does not fit the key type,
+    unparseable members) are skipped with a warning, so one odd key does not
+    take the issuer's other keys down; private members are dropped.
+    """
+    raw_keys = document.get("keys") if isinstance(document, Mapping) else None
     if not isinstance(raw_keys, list):
         raise ConfigError(f"{source}: a JWKS document needs a 'keys' list")
     keys: dict[str, jwt.PyJWK] = {}
     for index, item in enumerate(raw_keys):
-        if not isinstance(item, Mapping):
-            raise ConfigError(f"{source}: keys[{index}] is not an object")
-        kid, kty = item.get("kid"), item.get("kty")
-        if not isinstance(kid, str) or kty not in _KTY_ALGS or item.get("use", "sig") != "sig":
+        key = _public_key(item) if isinstance(item, Mapping) else None
+        if key is None:
+            log.warning("%s: keys[%d] is not a usable signing key; skipped", source, index)
             continue
-        try:
-            keys[kid] = jwt.PyJWK(dict(item))
-        except jwt.PyJWTError as exc:
-            raise ConfigError(
-                f"{source}: keys[{index}] ({kid}) is not a usable key: {exc}"
-            ) from None
+        keys[str(item["kid"])] = key
     return keys
 
 
-class ExternalJwks:
-    """An external issuer's keys from a file or URL, refreshed on an unknown ``kid``.
+# Raw bytes are size-checked, so ask for them uncompressed (no decompression bombs).
+_JWKS_REQUEST_HEADERS = {"Accept": "application/json", "Accept-Encoding": "identity"}
 
-    Refreshes are rate-limited so that tokens with random ``kid`` values cannot
-    make the gateway hammer the identity provider.
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ExternalJwks:
+    """An external issuer's keys from a file or URL: bounded, cached, fail-closed.
+
+    * Fetching is bounded: a connect/read timeout, an overall deadline and a size
+      cap; redirects are not followed; plain ``http`` only to loopback.
+    * Keys are cached for ``ttl_seconds``; after that they are refetched, and if
+      the issuer cannot be reached the cached keys are no longer trusted (every
+      token of this issuer is refused until a fetch succeeds).
+    * An unknown ``kid`` triggers a refetch, but fetch attempts (successful or
+      not) happen at most once per ``min_refresh_seconds``, so tokens with random
+      ``kid`` values or an unreachable issuer cannot amplify into a flood of
+      requests to the identity provider.
     """
 
     def __init__(
@@ -166,43 +214,127 @@ class ExternalJwks:
         *,
         url: str | None = None,
         file: Path | None = None,
+        ttl_seconds: float = 300.0,
         min_refresh_seconds: float = 30.0,
-        timeout_seconds: float = 5.0,
+        timeout_seconds: float = 3.0,
+        max_bytes: int = 256 * 1024,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if (url is None) == (file is None):
             raise ConfigError("configure exactly one of serving.external_jwks_url / _file")
+        if url is not None:
+            parsed = urlsplit(url)
+            if parsed.scheme not in ("https", "http") or not parsed.hostname:
+                raise ConfigError(f"serving.external_jwks_url {url!r} must be an https:// URL")
+            if parsed.scheme == "http" and not _loopback(parsed.hostname):
+                raise ConfigError(
+                    f"serving.external_jwks_url {url!r}: plain http is allowed only to loopback"
+                )
         self.url = url
         self.file = file
-        self._min_refresh = min_refresh_seconds
-        self._timeout = timeout_seconds
+        self.ttl = ttl_seconds
+        self.min_refresh = min_refresh_seconds
+        self.timeout = timeout_seconds
+        self.max_bytes = max_bytes
+        self.fetches = 0  # fetch attempts, successful or not (observable for tests/metrics)
+        self._clock = clock
         self._lock = threading.Lock()
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = float("-inf")
+        self._expires_at = float("-inf")
+        self._attempted_at = float("-inf")
+
+    def _read_file(self) -> bytes:
+        assert self.file is not None
+        try:
+            with self.file.open("rb") as handle:
+                raw = handle.read(self.max_bytes + 1)
+        except OSError as exc:
+            raise ConfigError(f"{self.file}: cannot read JWKS ({exc})") from None
+        if len(raw) > self.max_bytes:
+            raise ConfigError(f"{self.file}: JWKS larger than {self.max_bytes} bytes")
+        return raw
+
+    def _download(self) -> bytes:
+        assert self.url is not None
+        deadline = time.monotonic() + self.timeout
+        chunks: list[bytes] = []
+        try:
+            with (
+                httpx.Client(timeout=self.timeout, follow_redirects=False) as client,
+                client.stream("GET", self.url, headers=_JWKS_REQUEST_HEADERS) as reply,
+            ):
+                if reply.status_code != 200:
+                    raise ServiceUnavailableError(
+                        f"JWKS at {self.url} answered HTTP {reply.status_code}"
+                    )
+                if reply.headers.get("content-encoding", "identity") != "identity":
+                    raise ServiceUnavailableError(f"JWKS at {self.url} is compressed")
+                declared = reply.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > self.max_bytes:
+                    raise ServiceUnavailableError(f"JWKS at {self.url} is too large")
+                size = 0
+                for chunk in reply.iter_raw():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise ServiceUnavailableError(f"JWKS at {self.url} is too large")
+                    if time.monotonic() > deadline:
+                        raise ServiceUnavailableError(f"JWKS at {self.url} is too slow")
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailableError(
+                f"JWKS at {self.url} unavailable: {type(exc).__name__}"
+            ) from None
+        return b"".join(chunks)
 
     def _load(self) -> dict[str, jwt.PyJWK]:
-        if self.file is not None:
-            try:
-                document = json.loads(self.file.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ConfigError(f"{self.file}: cannot read JWKS ({exc})") from None
-            return parse_jwks(document, str(self.file))
-        assert self.url is not None
+        raw = self._read_file() if self.file is not None else self._download()
+        source = str(self.file or self.url)
         try:
-            response = httpx.get(self.url, timeout=self._timeout, follow_redirects=False)
-            response.raise_for_status()
-            document = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise ServiceUnavailableError(f"JWKS at {self.url} unavailable: {exc}") from None
-        return parse_jwks(document, self.url)
+            document = json.loads(raw)
+        except ValueError:
+            raise ConfigError(f"{source}: JWKS is not valid JSON") from None
+        if not isinstance(document, Mapping):
+            raise ConfigError(f"{source}: a JWKS document must be a JSON object")
+        return parse_jwks(document, source)
 
-    def keys(self, *, want: str | None = None) -> dict[str, jwt.PyJWK]:
-        """Current keys; reload if ``want`` is unknown and the last load is old enough."""
+    def keys(self, *, want: str | None = None) -> Mapping[str, jwt.PyJWK]:
+        """Current keys; refetch when expired or ``want`` is unknown (rate-limited).
+
+        Raises ``ServiceUnavailableError`` when no fresh keys can be had (fail closed).
+        """
         with self._lock:
-            stale = time.monotonic() - self._fetched_at >= self._min_refresh
-            if (not self._keys or (want is not None and want not in self._keys)) and stale:
-                self._keys = self._load()
-                self._fetched_at = time.monotonic()
-            return dict(self._keys)
+            now = self._clock()
+            fresh = now < self._expires_at
+            if (not fresh or (want is not None and want not in self._keys)) and (
+                now - self._attempted_at >= self.min_refresh
+            ):
+                self._attempted_at = now
+                self.fetches += 1
+                try:
+                    self._keys = self._load()
+                    self._expires_at = now + self.ttl
+                    fresh = True
+                except (ServiceUnavailableError, ConfigError) as exc:
+                    log.warning("external JWKS refresh failed: %s", exc)
+            if not fresh:
+                raise ServiceUnavailableError("the external token issuer's keys are unavailable")
+            return self._keys
+
+
+def _allowed_algorithms(key: jwt.PyJWK) -> frozenset[str]:
+    """The algorithms a key may verify: its pinned ``alg``, else what its type and curve imply.
+
+    RSA keys without ``alg`` accept the RSA family; EC keys only the algorithm of
+    their curve (ES256 for P-256, ...); Ed25519 keys only EdDSA.
+    """
+    kty = str(key._jwk_data.get("kty"))
+    family = _KTY_ALGS.get(kty, frozenset())
+    pinned = key._jwk_data.get("alg")
+    if isinstance(pinned, str):
+        return frozenset({pinned}) & family
+    if kty == "RSA":
+        return family
+    return frozenset({key.algorithm_name}) & family
 
 
 def _header(token: str) -> dict[str, Any]:
@@ -237,6 +369,11 @@ class TokenVerifier:
         self.external_scopes_claim = external_scopes_claim
         self.leeway = leeway_seconds
 
+    @property
+    def may_block(self) -> bool:
+        """True when verification can wait on the network (an external JWKS URL)."""
+        return self.external is not None and self.external.url is not None
+
     def _select(self, kid: str) -> tuple[jwt.PyJWK, Verifier]:
         if self.local is not None and kid in self.local.keys:
             return self.local.keys[kid], self.local
@@ -260,9 +397,7 @@ class TokenVerifier:
         if not isinstance(kid, str) or not kid:
             raise TokenError(TOKEN_KID_UNKNOWN)
         key, verifier = self._select(kid)
-        allowed = _KTY_ALGS.get(str(key._jwk_data.get("kty")), frozenset())
-        pinned = key._jwk_data.get("alg")
-        if alg not in allowed or (isinstance(pinned, str) and pinned != alg):
+        if alg not in _allowed_algorithms(key):
             raise TokenError(TOKEN_ALG_REFUSED)
         try:
             claims = jwt.decode(
