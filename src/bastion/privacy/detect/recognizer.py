@@ -14,6 +14,49 @@ from bastion.privacy.detect.validators import Validator
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _DIGIT = re.compile(r"\d")
 _RAW_WORD = re.compile(r"[^\W_]+")
+#: What may stand between two values of one list: spaces, a newline, ",", ";", "/", "|",
+#: "&", "and"/"or" (with an optional comma before them).
+LIST_GAP = re.compile(
+    r"(?:,?[ \t]+(?:and|or|und|et|y|e)[ \t]+|[ \t]*[,;/|&][ \t]*\n?|[ \t]*\n)?[ \t]*",
+    re.IGNORECASE,
+)
+_SPLIT_AT = re.compile(r"\S+")
+_SHAPE = re.compile(r"\d+|[^\W\d_]+")
+#: The longest run (in whitespace-separated groups) a split piece may span.
+_MAX_GROUPS = 10
+
+
+def value_shape(value: str) -> str:
+    """Digits runs become 9, letter runs A, other characters stay: "MR-00123" -> "A-9"."""
+    return _SHAPE.sub(lambda m: "9" if m.group()[0].isdigit() else "A", value)
+
+
+def split_run(
+    text: str, start: int, end: int, score: Callable[[int, int], float]
+) -> list[tuple[int, int, float]]:
+    """Best cut of ``text[start:end]`` at whitespace into pieces that ``score`` accepts.
+
+    Two values written side by side ("555-201-3344 555-201-3345") make one candidate run
+    that is no valid value as a whole; here each piece is scored on its own. The cut
+    maximises the score-weighted characters covered (a strong whole beats weak halves,
+    two strong halves beat a weak whole), then prefers fewer pieces. ``score`` returns
+    0 for a rejected piece.
+    """
+    groups = [(m.start() + start, m.end() + start) for m in _SPLIT_AT.finditer(text[start:end])]
+    n = len(groups)
+    best: list[tuple[float, int, list[tuple[int, int, float]]]] = [(0.0, 0, [])] * (n + 1)
+    for i in range(1, n + 1):
+        best[i] = best[i - 1]  # group i-1 left uncovered
+        for j in range(max(0, i - _MAX_GROUPS), i):
+            a, b = groups[j][0], groups[i - 1][1]
+            value = score(a, b)
+            if value <= 0.0:
+                continue
+            total, pieces, cut = best[j]
+            candidate = (total + value * (b - a), pieces - 1, [*cut, (a, b, value)])
+            if candidate[:2] > best[i][:2]:
+                best[i] = candidate
+    return best[n][2]
 
 
 class Document:
@@ -71,6 +114,10 @@ class Document:
         return None
 
 
+def _has_space(text: str, start: int, end: int) -> bool:
+    return any(ch.isspace() for ch in text[start:end])
+
+
 @runtime_checkable
 class Recognizer(Protocol):
     """Anything that finds spans of some entity types in a document."""
@@ -94,6 +141,9 @@ class Pattern:
     needs_context: bool = False
     gate: frozenset[str] = frozenset()
     probe: re.Pattern[str] | None = None
+    #: For a labelled pattern ("MRN: <v>"), the value alone: further values of the same
+    #: shape listed after the first ("MRN 1234567, 2345678") are reported too.
+    continuation: re.Pattern[str] | None = None
 
 
 @dataclass
@@ -139,6 +189,8 @@ class PatternRecognizer:
                     context_present = not doc.word_set.isdisjoint(self.context)
                 if not context_present:
                     continue
+            listable = pattern.continuation is not None or pattern.needs_context
+            listable = listable or self.needs_context
             for match in pattern.regex.finditer(doc.text):
                 start, end = match.span(pattern.group)
                 if start == end:
@@ -146,9 +198,71 @@ class PatternRecognizer:
                 span = self.score_match(doc, start, end, pattern)
                 if span is not None:
                     yield span
+                    if listable:
+                        yield from self._listed_after(doc, span, pattern)
+                elif self.validator is not None and _has_space(doc.text, start, end):
+                    yield from self._split(doc, start, end, pattern)
 
-    def score_match(self, doc: Document, start: int, end: int, pattern: Pattern) -> Span | None:
-        """Validate and context-score one regex hit."""
+    def _split(self, doc: Document, start: int, end: int, pattern: Pattern) -> Iterator[Span]:
+        """Values written side by side that merged into one invalid run, checked one by one."""
+        validator = self.validator
+        assert validator is not None
+        found: dict[tuple[int, int], Span] = {}
+
+        def score(a: int, b: int) -> float:
+            if validator(doc.text[a:b]) is not True:
+                return 0.0
+            span = self.score_match(doc, a, b, pattern)
+            if span is None:
+                return 0.0
+            found[a, b] = span
+            return span.score
+
+        for a, b, _ in split_run(doc.text, start, end, score):
+            yield found[a, b]
+
+    def _listed_after(self, doc: Document, first: Span, pattern: Pattern) -> Iterator[Span]:
+        """Values listed right after an accepted one ("MRN 1234567, 2345678 and 3456789").
+
+        A label or context word only sits next to the first value of a list; the others
+        inherit its evidence when only list separators stand between them and they have
+        the first value's shape (or fit one of the recognizer's own weak patterns).
+        """
+        text = doc.text
+        shape = value_shape(text[first.start : first.end])
+        candidates: list[tuple[re.Pattern[str], int | str, bool]] = []
+        if pattern.continuation is not None:
+            candidates.append((pattern.continuation, "v", True))
+        for weak in self.patterns:
+            if weak.needs_context or self.needs_context:
+                candidates.append((weak.regex, weak.group, False))
+        previous = first
+        while True:
+            gap = LIST_GAP.match(text, previous.end)
+            if gap is None or gap.end() == previous.end or gap.end() >= len(text):
+                return
+            nxt: Span | None = None
+            for regex, group, same_shape in candidates:
+                match = regex.match(text, gap.end())
+                if match is None:
+                    continue
+                start, end = match.span(group)
+                if start != gap.end() or end == start:
+                    continue
+                if same_shape and value_shape(text[start:end]) != shape:
+                    continue
+                nxt = self.score_match(doc, start, end, pattern, listed=previous)
+                if nxt is not None:
+                    break
+            if nxt is None:
+                return
+            yield nxt
+            previous = nxt
+
+    def score_match(
+        self, doc: Document, start: int, end: int, pattern: Pattern, listed: Span | None = None
+    ) -> Span | None:
+        """Validate and context-score one regex hit (``listed``: the list value before it)."""
         value = doc.text[start:end]
         score = pattern.score
         reasons = [f"pattern {pattern.label or self.name}"]
@@ -166,6 +280,9 @@ class PatternRecognizer:
         if word is not None:
             score = min(1.0, score + self.context_boost)
             reasons.append(f"context word '{word}'")
+        elif listed is not None:
+            score = max(score, listed.score)
+            reasons.append("listed right after another value of this type")
         elif weak:
             return None
         entity = self.entity if self.retype is None else self.retype(doc, start, end, self.entity)

@@ -12,7 +12,13 @@ from phonenumbers.phonemetadata import PhoneMetadata
 
 from bastion.privacy.detect import lexicon
 from bastion.privacy.detect import validators as v
-from bastion.privacy.detect.recognizer import Document, Pattern, PatternRecognizer, Recognizer
+from bastion.privacy.detect.recognizer import (
+    Document,
+    Pattern,
+    PatternRecognizer,
+    Recognizer,
+    split_run,
+)
 from bastion.privacy.detect.span import Span
 
 _I = re.IGNORECASE
@@ -31,12 +37,14 @@ def _p(
     """A pattern; ``probe`` is a cheap regex that must occur before the full one is run."""
     words = gate if gate is not None else _GATES.get(regex, frozenset())
     compiled_probe = re.compile(probe, flags) if probe else None
+    value = _CONTINUATIONS.get(regex)
     return Pattern(
         re.compile(regex, flags),
         score,
         label,
         gate=words,
         probe=compiled_probe,
+        continuation=re.compile(value, flags) if value else None,
         **kw,  # type: ignore[arg-type]
     )
 
@@ -60,6 +68,10 @@ _WEEKDAY_WORDS = _words(
 )
 _NINE_PROBE = r"\d{3}[- ]\d\d[- ]\d{4}"
 _BIRTH = _words("dob birth born birthday bday")
+
+
+def _has_space(text: str, start: int, end: int) -> bool:
+    return any(ch.isspace() for ch in text[start:end])
 
 
 def _date_or_birth(doc: Document, start: int, end: int, entity: str) -> str:
@@ -112,9 +124,17 @@ def date_recognizers() -> list[Recognizer]:
             "DATE_TIME",
             [
                 _p(
-                    r"(?<![\d\w/.-])\d{1,2}([/-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/-]|\.\d)",
+                    r"(?<![\d\w/.-])\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})(?![\d/-]|\.\d)",
                     0.7,
-                    probe=r"\d[/-]\d",
+                    "m/d/y",
+                    probe=r"\d/\d",
+                ),
+                # With dashes, a slash next to the date is a list separator, not part of it.
+                _p(
+                    r"(?<![\d\w.-])\d{1,2}-\d{1,2}-(?:\d{4}|\d{2})(?![\d-]|\.\d)",
+                    0.7,
+                    "m-d-y",
+                    probe=r"\d-\d",
                 ),
                 _p(
                     r"(?<![\d\w/.-])\d{1,2}\.\d{1,2}\.\d{4}(?![\d/-]|\.\d)",
@@ -272,7 +292,7 @@ def identity_recognizers() -> list[Recognizer]:
             [
                 _p(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b", 0.3, "compact", probe=r"[A-Z]{2}\d\d"),
                 _p(
-                    r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?\b",
+                    r"\b[A-Z]{2}\d{2}(?: [A-Z0-9]{1,4}){2,60}\b",
                     0.3,
                     "grouped",
                     probe=r"[A-Z]{2}\d\d ",
@@ -302,6 +322,7 @@ def _license_kind(doc: Document, start: int, end: int, entity: str) -> str:
 
 
 _GATES: dict[str, frozenset[str]] = {}
+_CONTINUATIONS: dict[str, str] = {}
 
 
 def _gate(keys: str) -> frozenset[str]:
@@ -311,11 +332,10 @@ def _gate(keys: str) -> frozenset[str]:
 
 def _labelled(keys: str, value: str = r"[A-Z0-9][A-Z0-9-]{4,24}") -> str:
     """``KEY [number|no|id|#] [:#] VALUE`` with the value in group ``v``."""
-    regex = (
-        rf"\b(?:{keys})\.?\s*(?:number|num|no\.?|id|#|code)?\s*[:#=]?\s*(?:is\s+)?"
-        rf"(?P<v>(?=[\w-]*\d){value})(?![\w@-]|\.\w)"
-    )
+    value_only = rf"(?P<v>(?=[\w-]*\d){value})(?![\w@-]|\.\w)"
+    regex = rf"\b(?:{keys})\.?\s*(?:number|num|no\.?|id|#|code)?\s*[:#=]?\s*(?:is\s+)?{value_only}"
     _GATES[regex] = _gate(keys)
+    _CONTINUATIONS[regex] = value_only
     return regex
 
 
@@ -637,12 +657,13 @@ class AgeRecognizer:
                 yield Span(match.start(1), match.end(1), "AGE", score, self.name, why)
 
 
-_PHONE = re.compile(
-    r"(?<![\w+.\-/:])(?=(?:[^\d\n]{0,3}\d){7})"  # at least 7 digits: cheap early reject
+_PHONE_BODY_RE = (
+    r"(?=(?:[^\d\n]{0,3}\d){7})"  # at least 7 digits: cheap early reject
     r"(?:(?:\+|00|011|001)[ .-]?\d{1,3}[ .-]?)?(?:\(0?\d{1,4}\)[ .-]?)?\d{1,4}"
-    r"(?:[ .-]?\d{2,5}){1,5}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-]|[.:]\d)",
-    _I,
+    r"(?:[ .-]?\d{2,5}){1,5}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-]|[.:]\d)"
 )
+_PHONE = re.compile(r"(?<![\w+.\-/:])" + _PHONE_BODY_RE, _I)
+_PHONE_BODY = re.compile(_PHONE_BODY_RE, _I)
 _NANP_DIGITS = re.compile(r"^1?[2-9]\d{2}[2-9]\d{6}$")
 _EXTENSION = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d", re.IGNORECASE)
 _DECIMAL = re.compile(r"^\d+\.\d+$")
@@ -703,25 +724,61 @@ class PhoneRecognizer:
     def find(self, doc: Document) -> Iterator[Span]:
         if not doc.has_digit:
             return
-        for match in _PHONE.finditer(doc.text):
-            start, end = match.span()
-            value = match.group()
-            number = v.digits(value.split("x")[0].split("X")[0].lower().split("ext")[0])
-            if not 7 <= len(number) <= 15 or len(set(number)) == 1 or _ISO_PREFIX.match(value):
-                continue
-            if _SSN_SHAPE.match(value) or (len(number) > 13 and "+" not in value):
-                continue
-            word = doc.context_hit(_PHONE_WORDS, start, end, 40, 16)
-            if word is None and (value.isdigit() or _DECIMAL.match(value)):
-                continue  # without a phone word, a bare digit run can never score high enough
-            score, why = self._score(value)
-            if score <= 0.0:
-                continue
-            if word is not None:
-                score = min(1.0, score + 0.3)
-                why += f"; context word '{word}'"
-            entity = "FAX_NUMBER" if doc.context_hit(_FAX, start, end, 24, 0) else "PHONE_NUMBER"
-            yield Span(start, end, entity, round(score, 3), self.name, why)
+        text = doc.text
+        for match in _PHONE.finditer(text):
+            for span in self._run(doc, *match.span()):
+                yield span
+                yield from self._slash_listed(doc, span)
+
+    def _run(self, doc: Document, start: int, end: int) -> list[Span]:
+        """One phone-shaped run; numbers written side by side are cut apart and checked
+        one by one (as a whole, "555-201-3344 555-201-3345" is no valid number)."""
+        span = self._evaluate(doc, start, end)
+        if (span is not None and span.score >= 0.75) or not _has_space(doc.text, start, end):
+            return [] if span is None else [span]
+        found: dict[tuple[int, int], Span] = {}
+
+        def score(a: int, b: int) -> float:
+            piece = self._evaluate(doc, a, b)
+            if piece is None:
+                return 0.0
+            found[a, b] = piece
+            return piece.score
+
+        return [found[a, b] for a, b, _ in split_run(doc.text, start, end, score)]
+
+    def _slash_listed(self, doc: Document, previous: Span) -> Iterator[Span]:
+        """ "555-201-3344/555-201-3345": the run after the slash is not seen by ``_PHONE``
+        (a slash before digits usually means a path or a date)."""
+        text = doc.text
+        while text.startswith("/", previous.end):
+            match = _PHONE_BODY.match(text, previous.end + 1)
+            if match is None:
+                return
+            spans = self._run(doc, *match.span())
+            if not spans or spans[0].start != match.start():
+                return
+            yield from spans
+            previous = spans[-1]
+
+    def _evaluate(self, doc: Document, start: int, end: int) -> Span | None:
+        value = doc.text[start:end]
+        number = v.digits(value.split("x")[0].split("X")[0].lower().split("ext")[0])
+        if not 7 <= len(number) <= 15 or len(set(number)) == 1 or _ISO_PREFIX.match(value):
+            return None
+        if _SSN_SHAPE.match(value) or (len(number) > 13 and "+" not in value):
+            return None
+        word = doc.context_hit(_PHONE_WORDS, start, end, 40, 16)
+        if word is None and (value.isdigit() or _DECIMAL.match(value)):
+            return None  # without a phone word, a bare digit run can never score high enough
+        score, why = self._score(value)
+        if score <= 0.0:
+            return None
+        if word is not None:
+            score = min(1.0, score + 0.3)
+            why += f"; context word '{word}'"
+        entity = "FAX_NUMBER" if doc.context_hit(_FAX, start, end, 24, 0) else "PHONE_NUMBER"
+        return Span(start, end, entity, round(score, 3), self.name, why)
 
     def _score(self, value: str) -> tuple[float, str]:
         nanp = _NANP_DIGITS.match(v.digits(_EXTENSION.split(value)[0]))
