@@ -2,15 +2,20 @@
 
 A key looks like ``bsk_<prefix>_<secret>``: the 12-hex-digit prefix finds the
 row, the 256-bit secret is never stored (only the digest of the whole key),
-and the digest is compared in constant time.  Every verification reads the
-row, so a revocation or expiry is effective at once in every process that
-shares the store (SQLite by default, PostgreSQL by URL; the audit store's URL
-unless ``serving.keys_url`` says otherwise).
+and the digest is compared in constant time.  The store (SQLite by default,
+PostgreSQL by URL; the audit store's URL unless ``serving.keys_url`` says
+otherwise) keeps a *revision* counter that every create, revoke and rotate
+bumps in the same transaction.  A process caches the rows it has verified,
+keyed by prefix, and on every request reads only that one counter: while it is
+unchanged the cached row is used (expiry is still checked against the clock),
+and as soon as any process changes a key the counter moves and the cache is
+dropped, so revocation stays effective for the very next request everywhere.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -149,6 +154,15 @@ class KeyCheck:
         return self.record is not None
 
 
+CACHE_ENTRIES = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    digest: str
+    record: ApiKeyRecord
+
+
 def _digest(plaintext: str) -> str:
     return sha256_hex(plaintext.encode("ascii"))
 
@@ -170,9 +184,16 @@ class ApiKeyStore:
         ):
             parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs: dict[str, object] = {"pool_pre_ping": True}
-        if parsed.get_backend_name() == "sqlite":
+        self._sqlite = parsed.get_backend_name() == "sqlite"
+        if self._sqlite:
             kwargs = {"connect_args": {"timeout": 10}}
         self._engine: Engine = sa.create_engine(parsed, **kwargs)
+        if self._sqlite:
+            sa.event.listen(self._engine, "connect", _sqlite_wal)
+        self._local = threading.local()  # per-thread raw connection for the revision read
+        self._cache: dict[str, _Cached] = {}
+        self._cache_revision: int | None = None
+        self._cache_lock = threading.Lock()
         metadata = sa.MetaData()
         self._table = sa.Table(
             f"{table_prefix}_api_keys",
@@ -185,8 +206,21 @@ class ApiKeyStore:
             sa.Column("expires_at", sa.String(32), nullable=True),
             sa.Column("revoked_at", sa.String(32), nullable=True),
         )
+        self._revisions = sa.Table(
+            f"{table_prefix}_api_keys_revision",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("revision", sa.BigInteger, nullable=False),
+        )
+        # table_prefix is validated above (lowercase letters, digits, _), so this is no injection.
+        self._revision_sql = f"SELECT revision FROM {table_prefix}_api_keys_revision WHERE id = 1"  # noqa: S608
         try:
             metadata.create_all(self._engine)
+            with self._engine.begin() as conn:
+                if conn.execute(sa.select(self._revisions.c.id)).first() is None:
+                    conn.execute(self._revisions.insert().values(id=1, revision=0))
+        except SAIntegrityError:
+            pass  # another process inserted the counter row first
         except SQLAlchemyError as exc:
             raise self._unavailable(exc) from None
 
@@ -201,7 +235,53 @@ class ApiKeyStore:
 
     def close(self) -> None:
         """Release pooled connections."""
+        self._drop_local_connection()
         self._engine.dispose()
+
+    @property
+    def reads_are_local(self) -> bool:
+        """True for SQLite (WAL: a read never waits on a writer), so callers may skip a thread."""
+        return self._sqlite
+
+    def _bump(self, conn: sa.Connection) -> None:
+        """Advance the revision inside a writing transaction: every cache is now stale."""
+        conn.execute(
+            self._revisions.update()
+            .where(self._revisions.c.id == 1)
+            .values(revision=self._revisions.c.revision + 1)
+        )
+
+    def _drop_local_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # a broken connection is discarded either way
+                return
+
+    def revision(self) -> int:
+        """The store's current revision (one tiny read; raw DBAPI on a per-thread connection)."""
+        try:
+            if not self._sqlite:
+                with self._engine.connect() as sa_conn:
+                    value = sa_conn.execute(sa.text(self._revision_sql)).scalar_one()
+                return int(value)
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = self._engine.raw_connection()
+            cursor = conn.cursor()
+            try:
+                cursor.execute(self._revision_sql)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()  # ends the statement, so the next read sees new commits
+        except Exception as exc:  # fail closed: no revision, no cached answer
+            self._drop_local_connection()
+            raise self._unavailable(exc) from None
+        if row is None:
+            raise ServiceUnavailableError("key store revision row missing; recreate the store")
+        return int(row[0])
 
     def ping(self) -> None:
         """Raise ``ServiceUnavailableError`` unless the store answers."""
@@ -236,6 +316,7 @@ class ApiKeyStore:
         try:
             with self._engine.begin() as conn:
                 conn.execute(self._table.insert().values(**row))
+                self._bump(conn)
         except SAIntegrityError:
             raise ValidationError(
                 f"a key named {name!r} already exists; revoke or rotate it", field="name"
@@ -257,6 +338,7 @@ class ApiKeyStore:
                     .where(self._table.c.prefix == record.prefix)
                     .values(revoked_at=isoformat(now))
                 )
+                self._bump(conn)
         except SQLAlchemyError as exc:
             raise self._unavailable(exc) from None
         return self.get(record.prefix)
@@ -275,6 +357,7 @@ class ApiKeyStore:
         try:
             with self._engine.begin() as conn:
                 conn.execute(self._table.delete().where(self._table.c.prefix == old.prefix))
+                self._bump(conn)
                 conn.execute(
                     self._table.insert().values(
                         prefix=prefix,
@@ -333,31 +416,58 @@ class ApiKeyStore:
         return [self._record(row) for row in rows]
 
     def verify(self, presented: str | None) -> KeyCheck:
-        """Check a presented key against the store (one indexed read, constant-time compare)."""
+        """Check a presented key (constant-time compare; a cached row only at the same revision)."""
         if not presented:
             return KeyCheck(None, KEY_MISSING)
         match = _KEY_SHAPE.fullmatch(presented)
         if match is None:
             return KeyCheck(None, KEY_MALFORMED)
-        table = self._table
-        try:
-            with self._engine.connect() as conn:
-                row = conn.execute(sa.select(table).where(table.c.prefix == match.group(1))).first()
-        except SQLAlchemyError as exc:
-            raise self._unavailable(exc) from None
-        if row is None:
-            # Spend the same hashing work as a real comparison before answering.
-            constant_time_equal(_digest(presented), "0" * 64)
-            return KeyCheck(None, KEY_UNKNOWN)
-        if not constant_time_equal(_digest(presented), str(row._mapping["digest"])):
+        prefix = match.group(1)
+        revision = self.revision()
+        with self._cache_lock:
+            if revision != self._cache_revision:
+                self._cache.clear()
+                self._cache_revision = revision
+            cached = self._cache.get(prefix)
+        if cached is None:
+            cached = self._load(prefix)
+            if cached is None:
+                # Spend the same hashing work as a real comparison before answering.
+                constant_time_equal(_digest(presented), "0" * 64)
+                return KeyCheck(None, KEY_UNKNOWN)
+            with self._cache_lock:
+                if self._cache_revision == revision:
+                    if len(self._cache) >= CACHE_ENTRIES:
+                        self._cache.pop(next(iter(self._cache)))
+                    self._cache[prefix] = cached
+        if not constant_time_equal(_digest(presented), cached.digest):
             return KeyCheck(None, KEY_WRONG)
-        record = self._record(row)
-        state = record.state()
+        state = cached.record.state()
         if state == "revoked":
             return KeyCheck(None, KEY_REVOKED)
         if state == "expired":
             return KeyCheck(None, KEY_EXPIRED)
-        return KeyCheck(record, "key-valid")
+        return KeyCheck(cached.record, "key-valid")
+
+    def _load(self, prefix: str) -> _Cached | None:
+        table = self._table
+        try:
+            with self._engine.connect() as conn:
+                row = conn.execute(sa.select(table).where(table.c.prefix == prefix)).first()
+        except SQLAlchemyError as exc:
+            raise self._unavailable(exc) from None
+        if row is None:
+            return None
+        return _Cached(str(row._mapping["digest"]), self._record(row))
+
+
+def _sqlite_wal(dbapi_connection: object, _record: object) -> None:
+    """WAL journal: readers (the per-request revision read) never wait on a writer."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    try:
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
 
 
 def key_store_url(settings: Settings) -> str:
