@@ -17,7 +17,7 @@ from rich.progress import (
 
 from bastion.cli.context import console, err_console, settings_from
 from bastion.core.errors import ConfigError
-from bastion.privacy.batch import DeidJob, deidentify_file
+from bastion.privacy.batch import DEFAULT_ENGINE, DeidJob, deidentify_file
 from bastion.privacy.transform.policy import OperatorPolicy, load_policy
 
 
@@ -54,6 +54,11 @@ def deid(
     ),
     chunk_rows: int = typer.Option(2000, "--chunk-rows", min=1, help="Rows per chunk."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
+    engine: str = typer.Option(
+        DEFAULT_ENGINE,
+        "--engine",
+        help="Detection engine factory 'module:function', importable on every worker.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """De-identify free-text columns in constant memory; output is written atomically.
@@ -77,6 +82,7 @@ def deid(
         key=key,
         person_column=person_column,
         drop_columns=_split(drop_columns),
+        engine=engine,
     )
     columns = [
         TextColumn("[bold]deid[/bold] {task.description}"),
