@@ -7,7 +7,10 @@ Three uvicorn servers (one process each) are started side by side:
 * ``guards``  — the same gateway with the bundled default guard policy.
 
 A bounded async load generator (httpx, fixed concurrency, fixed request count)
-drives each in turn, in rounds, and reports medians of requests/s, p50, p99.
+drives each in turn, in interleaved rounds (the order rotates every round), and
+reports medians of requests/s, p50, p99.  The machine's load average and the
+share of CPU busy (from /proc/stat) during the measured rounds are printed too,
+because on a shared machine they decide whether the numbers mean anything.
 
     .venv/bin/python benchmarks/gateway_overhead.py --requests 2000 --concurrency 16 --rounds 3
 """
@@ -122,6 +125,17 @@ async def load(
     }
 
 
+def cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs, from /proc/stat (0, 0 elsewhere)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0, 0
+    values = [int(value) for value in fields]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values) - idle, sum(values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -167,11 +181,18 @@ def main() -> None:
         results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         for name, (_process, port) in servers.items():
             asyncio.run(load(port, targets[name][2], args.warmup, args.concurrency))
-        for _ in range(args.rounds):
-            for name, (_process, port) in servers.items():
+        load_before = os.getloadavg()
+        busy_before, total_before = cpu_times()
+        names = list(servers)
+        for round_index in range(args.rounds):
+            shift = round_index % len(names)
+            for name in names[shift:] + names[:shift]:
+                port = servers[name][1]
                 results[name].append(
                     asyncio.run(load(port, targets[name][2], args.requests, args.concurrency))
                 )
+        busy_after, total_after = cpu_times()
+        load_after = os.getloadavg()
     finally:
         for process, _port in servers.values():
             process.terminate()
@@ -185,6 +206,12 @@ def main() -> None:
     print(
         f"requests={args.requests} concurrency={args.concurrency} rounds={args.rounds} "
         f"(medians; loopback; {os.cpu_count()} cores shared with the load generator)"
+    )
+    cpu = (busy_after - busy_before) / max(1, total_after - total_before)
+    print(
+        f"load average 1/5/15 min before: {' '.join(f'{v:.2f}' for v in load_before)}; "
+        f"after: {' '.join(f'{v:.2f}' for v in load_after)}; "
+        f"all-CPU busy during the rounds: {cpu:.0%}"
     )
     print(f"{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs bare':>10}")
     for name, row in summary.items():
