@@ -97,9 +97,10 @@ def test_dashboard_renders_and_navigates_in_chromium(
         assert page.evaluate("document.cookie") == ""  # HttpOnly: invisible to scripts
         assert page.evaluate("document.querySelector('main').id") == "view-overview"
         # The stylesheet applied and every chart decoded despite default-src 'none'.
-        assert page.evaluate(
-            "getComputedStyle(document.querySelector('header')).backgroundColor"
-        ) == "rgb(17, 24, 39)"
+        assert (
+            page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor")
+            == "rgb(17, 24, 39)"
+        )
         images = "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
         assert page.evaluate(images) == [True, True, True]
         assert incident.id in page.evaluate("document.getElementById('incidents').innerText")

@@ -55,7 +55,11 @@ def test_injected_drift_is_flagged_on_that_feature_only(column: str, n: int) -> 
         current["plan"] = rng.choice(["basic", "plus", "pro"], n, p=[0.3, 0.3, 0.4])
     report, _, _ = drift(reference, current)
     assert report.drifted == [column]
-    expected = {"age": "ks", "plan": "chi2"} if n <= 1000 else {"age": "wasserstein", "plan": "jensenshannon"}
+    expected = (
+        {"age": "ks", "plan": "chi2"}
+        if n <= 1000
+        else {"age": "wasserstein", "plan": "jensenshannon"}
+    )
     methods = {f.feature: f.method for f in report.features}
     assert methods[column] == expected[column]
     assert _all_finite(report.to_dict())
@@ -141,7 +145,7 @@ def test_bad_files_and_profiles_name_the_file(tmp_path: Path) -> None:
         profile_reference(pd.DataFrame({"a": []}))
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema": "something-else"}')
-    with pytest.raises(ValidationError, match="bad.json"):
+    with pytest.raises(ValidationError, match=r"bad\.json"):
         Profile.load(bad)
     (tmp_path / "x.xlsx").write_bytes(b"PK")
     with pytest.raises(ValidationError, match="unsupported format"):
@@ -150,7 +154,7 @@ def test_bad_files_and_profiles_name_the_file(tmp_path: Path) -> None:
         drift(pd.DataFrame({"a": [1.0, 2.0]}), tmp_path / "missing.csv")
     garbled = tmp_path / "garbled.parquet"
     garbled.write_bytes(b"not parquet at all")
-    with pytest.raises(ValidationError, match="garbled.parquet"):
+    with pytest.raises(ValidationError, match=r"garbled\.parquet"):
         drift(pd.DataFrame({"a": [1.0, 2.0]}), garbled)
     with pytest.raises(ValidationError, match="unknown method"):
         drift(pd.DataFrame({"a": [1.0, 2.0, 3.0]}), pd.DataFrame({"a": [1.0]}), method="t-test")
@@ -159,9 +163,14 @@ def test_bad_files_and_profiles_name_the_file(tmp_path: Path) -> None:
 def test_text_drift_in_length_and_vocabulary() -> None:
     rng = np.random.default_rng(9)
     words = ["refund", "order", "late", "thanks", "help", "package", "delivery", "account"]
-    make = lambda vocab, k: [" ".join(rng.choice(vocab, k)) + " please help me" for _ in range(2000)]  # noqa: E731
+
+    def make(vocab, k):
+        return [" ".join(rng.choice(vocab, k)) + " please help me" for _ in range(2000)]
+
     reference = pd.DataFrame({"msg": make(words, 6)})
-    current = pd.DataFrame({"msg": make(["ignore", "previous", "instructions", "system", "prompt"], 14)})
+    current = pd.DataFrame(
+        {"msg": make(["ignore", "previous", "instructions", "system", "prompt"], 14)}
+    )
     report = drift(reference, current)[0]
     assert set(report.drifted) == {"msg:length", "msg:words", "msg:vocabulary"}
 
@@ -179,7 +188,7 @@ def test_kll_sketch_quantiles_are_close_and_merge(values: list[float], parts: in
         sketch.update(piece)
         merged.merge(sketch)
     assert merged.count == data.size
-    items, weights = merged.weighted()
+    _items, weights = merged.weighted()
     assert weights.sum() == data.size  # compaction keeps the total weight exact
     ordered = np.sort(data)
     for q in (0.1, 0.5, 0.9):
@@ -189,7 +198,9 @@ def test_kll_sketch_quantiles_are_close_and_merge(values: list[float], parts: in
         assert low - 0.08 <= q <= high + 0.08
 
 
-@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=200), st.integers(1, 199))
+@given(
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=200), st.integers(1, 199)
+)
 def test_moments_merge_equals_whole(values: list[float], cut: int) -> None:
     data = np.asarray(values)
     cut = min(cut, data.size - 1)

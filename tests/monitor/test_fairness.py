@@ -1,4 +1,4 @@
-"""Fairness: a biased model shows its gap with an interval; joins and gaps in the data are explicit."""
+"""Fairness: a biased model shows its gap with an interval; missing data is explicit."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def _logs(n: int = 6000, bias: float = 0.5, seed: int = 0) -> tuple[pd.DataFrame
 
 def test_biased_model_shows_its_gap_with_an_interval() -> None:
     predictions, labels = _logs(bias=0.5)
-    report = fairness_report(join_labels(predictions, labels).frame, attribute="group", score_column="score")
+    report = fairness_report(
+        join_labels(predictions, labels).frame, attribute="group", score_column="score"
+    )
     dp = report.demographic_parity_difference
     assert dp.value is not None and dp.low is not None and dp.high is not None
     assert 0 < dp.low <= dp.value <= dp.high
@@ -116,6 +118,4 @@ def test_performance_over_time_windows() -> None:
     assert windows[2].accuracy is None and windows[2].auc is None
     with pytest.raises(ValidationError, match="window"):
         performance_over_time(joined, window="fortnight")
-    assert all(
-        v is None or math.isfinite(v) for w in windows for v in (w.accuracy, w.f1, w.auc)
-    )
+    assert all(v is None or math.isfinite(v) for w in windows for v in (w.accuracy, w.f1, w.auc))

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -34,9 +34,9 @@ from tests.monitor.conftest import make_settings
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("content-length", "0"))
         type(self).received.append(json.loads(self.rfile.read(length)))
         self.send_response(204)
@@ -48,7 +48,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
     handler = type("Handler", (_Recorder,), {"received": received})
     server = HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -60,7 +60,9 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         server.server_close()
 
 
-def _event(seq: int, principal: str, status: int, client: str, digest: str, second: int) -> AuditEvent:
+def _event(
+    seq: int, principal: str, status: int, client: str, digest: str, second: int
+) -> AuditEvent:
     details = {"status": status, "client": client, "input_sha256": digest, "reasons": []}
     if status == 401:
         details["reasons"] = ["key-unknown"]
@@ -80,7 +82,9 @@ def _event(seq: int, principal: str, status: int, client: str, digest: str, seco
 
 def test_signals_separate_scrapers_from_ordinary_users() -> None:
     events = [_event(i, "key:bot", 200, "127.0.0.9", f"{i:064x}", i) for i in range(300)]
-    events += [_event(1000 + i, "key:alice", 200, "127.0.0.8", "a" * 64, i * i % 97) for i in range(30)]
+    events += [
+        _event(1000 + i, "key:alice", 200, "127.0.0.8", "a" * 64, i * i % 97) for i in range(30)
+    ]
     events += [_event(2000 + i, "anonymous", 401, "127.0.0.7", "", i) for i in range(25)]
     signals = compute_signals(events, [_event(5000, "key:alice", 200, "127.0.0.8", "b" * 64, 1)])
     score = signals.get("extraction_score")
@@ -96,7 +100,7 @@ def test_webhook_receives_alert_json_over_loopback(
 ) -> None:
     url, received = webhook
     audit = open_audit_log(settings)
-    for i in range(25):
+    for _ in range(25):
         audit.append(
             principal="anonymous",
             action="gateway:request",
@@ -127,11 +131,21 @@ def test_a_dead_webhook_is_logged_not_fatal(caplog: pytest.LogCaptureFixture) ->
 
 def _incident_lifecycle(store: MonitorStore) -> None:
     opened = store.open_incident("suspicious scraping", "medium", "user:ann")
-    store.add_entry(opened.id, "alert", "service:monitor", "x", {"alert_id": "alr-9", "audit_events": ["e1", "e2"]})
+    store.add_entry(
+        opened.id,
+        "alert",
+        "service:monitor",
+        "x",
+        {"alert_id": "alr-9", "audit_events": ["e1", "e2"]},
+    )
     store.raise_severity(opened.id, "high")
     store.raise_severity(opened.id, "low")  # never lowers
     shown = store.get(opened.id)
-    assert shown.severity == "high" and shown.alerts == ["alr-9"] and shown.audit_events == ["e1", "e2"]
+    assert (
+        shown.severity == "high"
+        and shown.alerts == ["alr-9"]
+        and shown.audit_events == ["e1", "e2"]
+    )
     assert [i.id for i in store.list_incidents("open")] == [opened.id]
     closed = store.close_incident(opened.id, "user:ann", "key revoked")
     assert closed.state == "closed" and closed.resolution == "key revoked"
@@ -174,7 +188,9 @@ def test_incident_lifecycle_postgres(postgres_url: str) -> None:
 def _bundle(settings: Settings, run: str, label: str, started: str) -> Path:
     model = DummyClassifier(strategy="constant", constant=label).fit(["a", "b"], ["v1", "v2"])
     directory = settings.models_dir / "sentiment" / run
-    save_model(model, directory, lineage={"started_at": started}, signer=signer_from_settings(settings))
+    save_model(
+        model, directory, lineage={"started_at": started}, signer=signer_from_settings(settings)
+    )
     return directory
 
 
@@ -183,7 +199,9 @@ def test_rollback_switches_the_served_model_to_the_previous_signed_version(tmp_p
     old = _bundle(base, "run-1", "v1", "2026-01-01T00:00:00Z")
     new = _bundle(base, "run-2", "v2", "2026-02-01T00:00:00Z")
     settings = make_settings(tmp_path / "home", adapter="skops", model_path=new)
-    keys = __import__("bastion.serving", fromlist=["key_store_from_settings"]).key_store_from_settings(settings)
+    keys = __import__(
+        "bastion.serving", fromlist=["key_store_from_settings"]
+    ).key_store_from_settings(settings)
     key = keys.create("app", ["predict"]).plaintext
     headers = {"Authorization": f"Bearer {key}"}
     app = create_app(settings)
@@ -214,7 +232,9 @@ def test_rollback_refuses_a_tampered_previous_version(tmp_path: Path) -> None:
     audit = open_audit_log(settings)
     incident = store.open_incident("release", "high", "user:oncall")
     with pytest.raises(IntegrityError):
-        Playbook(settings, store, audit).run(incident.id, "rollback-model", "sentiment", "user:oncall")
+        Playbook(settings, store, audit).run(
+            incident.id, "rollback-model", "sentiment", "user:oncall"
+        )
     assert not (settings.home / "monitor" / "served-model.json").exists()
 
 
@@ -250,7 +270,9 @@ def test_data_rules_use_configured_drift(tmp_path: Path) -> None:
     )
     monitor = build_monitor(settings)
     monitor.rules = parse_rules(
-        "rules:\n  - {name: drift, metric: drift_share, window: 1h, threshold: 0.5, severity: medium}\n"
+        "rules:\n  - {name: drift, metric: drift_share, window: 1h, threshold: 0.5}\n"
     )
     evaluation = monitor.evaluate()
-    assert [(a.rule, a.subject, a.value) for a in evaluation.alerts] == [("drift", "dataset:current", 0.5)]
+    assert [(a.rule, a.subject, a.value) for a in evaluation.alerts] == [
+        ("drift", "dataset:current", 0.5)
+    ]

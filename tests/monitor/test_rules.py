@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -21,16 +22,54 @@ def test_built_in_rules_load() -> None:
     assert stuffing.fires(20) and not stuffing.fires(19)
 
 
+HEAD = "rules:\n  - name: a\n    metric: requests\n    window: 5m\n    threshold: 1\n"
+
+
 @pytest.mark.parametrize(
     ("text", "line", "field", "message"),
     [
-        ("rules:\n  - name: a\n    metric: nope\n    window: 5m\n    threshold: 1\n", 3, "rules[0].metric", "unknown metric"),
-        ("rules:\n  - name: a\n    metric: requests\n    window: soon\n    threshold: 1\n", 4, "rules[0].window", "30s"),
-        ("rules:\n  - name: a\n    metric: requests\n    window: 5m\n    threshold: high\n", 5, "rules[0].threshold", "a number"),
-        ("rules:\n  - name: a\n    metric: requests\n    window: 5m\n    threshold: 1\n    colour: red\n", 6, "rules[0].colour", "unknown field"),
-        ("rules:\n  - name: a\n    metric: requests\n    window: 5m\n", 2, "rules[0].threshold", "required"),
-        ("rules:\n  - name: a\n    metric: requests\n    window: 5m\n    threshold: 1\n    severity: dire\n", 6, "rules[0].severity", "one of"),
-        ("rules:\n  - name: a\n    metric: requests\n    window: 5m\n    threshold: 1\n    playbook: [nuke]\n", 6, "rules[0].playbook", "unknown action"),
+        (
+            "rules:\n  - name: a\n    metric: nope\n    window: 5m\n    threshold: 1\n",
+            3,
+            "rules[0].metric",
+            "unknown metric",
+        ),
+        (
+            "rules:\n  - name: a\n    metric: requests\n    window: soon\n    threshold: 1\n",
+            4,
+            "rules[0].window",
+            "30s",
+        ),
+        (
+            "rules:\n  - name: a\n    metric: requests\n    window: 5m\n    threshold: high\n",
+            5,
+            "rules[0].threshold",
+            "a number",
+        ),
+        (
+            HEAD + "    colour: red\n",
+            6,
+            "rules[0].colour",
+            "unknown field",
+        ),
+        (
+            "rules:\n  - name: a\n    metric: requests\n    window: 5m\n",
+            2,
+            "rules[0].threshold",
+            "required",
+        ),
+        (
+            HEAD + "    severity: dire\n",
+            6,
+            "rules[0].severity",
+            "one of",
+        ),
+        (
+            HEAD + "    playbook: [nuke]\n",
+            6,
+            "rules[0].playbook",
+            "unknown action",
+        ),
     ],
 )
 def test_errors_name_file_line_and_field(
@@ -52,10 +91,7 @@ def test_structure_errors(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="must be a list"):
         parse_rules("rules: {}\n")
     with pytest.raises(ValidationError, match="duplicate rule name"):
-        parse_rules(
-            "rules:\n"
-            + "  - {name: a, metric: requests, window: 1m, threshold: 1}\n" * 2
-        )
+        parse_rules("rules:\n" + "  - {name: a, metric: requests, window: 1m, threshold: 1}\n" * 2)
     with pytest.raises(ValidationError, match="not found"):
         load_rules(tmp_path / "missing.yaml")
 
@@ -63,7 +99,5 @@ def test_structure_errors(tmp_path: Path) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_arbitrary_text_is_rules_or_a_validation_error(text: str) -> None:
-    try:
+    with contextlib.suppress(ValidationError):
         parse_rules(text)
-    except ValidationError:
-        pass

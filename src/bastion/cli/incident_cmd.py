@@ -84,7 +84,9 @@ def show_command(
         console.print_json(json.dumps(incident.to_dict()))
         return
     console.print(f"[bold]{incident.id}[/bold] {incident.title}")
-    console.print(f"severity {incident.severity}, {incident.state}, opened {incident.opened_at.isoformat()}")
+    console.print(
+        f"severity {incident.severity}, {incident.state}, opened {incident.opened_at.isoformat()}"
+    )
     table = Table(title="timeline")
     for column in ("time", "kind", "actor", "what"):
         table.add_column(column)

@@ -72,10 +72,14 @@ def profile(
 
 @app.command("drift")
 def drift_command(
-    reference: Path = typer.Option(..., "--reference", "-r", help="Reference data or profile JSON."),
+    reference: Path = typer.Option(
+        ..., "--reference", "-r", help="Reference data or profile JSON."
+    ),
     current: Path = typer.Option(..., "--current", "-c", help="Current data (streamed)."),
     method: str | None = typer.Option(None, help="psi, ks, chi2, jensenshannon or wasserstein."),
-    data_driven: bool = typer.Option(False, help="Thresholds from the spread across reference chunks."),
+    data_driven: bool = typer.Option(
+        False, help="Thresholds from the spread across reference chunks."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON report."),
     plot: Path | None = typer.Option(None, "--plot", help="Write PNG plots into this directory."),
     guard_scores: bool = typer.Option(False, help="Compare guard scores of text columns."),
@@ -96,12 +100,19 @@ def drift_command(
     if as_json:
         _print(report.to_dict())
     else:
-        table = Table(title=f"drift: {report.current_rows:,} current vs {report.reference_rows:,} reference rows")
+        table = Table(
+            title=f"drift: {report.current_rows:,} current vs "
+            f"{report.reference_rows:,} reference rows"
+        )
         for column in ("feature", "method", "statistic", "p-value", "threshold", "verdict", "note"):
             table.add_column(column)
         for f in report.features:
             verdict = (
-                "[red]drift[/red]" if f.drifted else "[green]ok[/green]" if f.drifted is False else f"[yellow]{f.status}[/yellow]"
+                "[red]drift[/red]"
+                if f.drifted
+                else "[green]ok[/green]"
+                if f.drifted is False
+                else f"[yellow]{f.status}[/yellow]"
             )
             table.add_row(
                 f.feature,
@@ -121,7 +132,9 @@ def drift_command(
 
 @app.command("fairness")
 def fairness_command(
-    predictions: Path = typer.Option(..., help="Logged predictions: prediction_id, group, prediction[, score]."),
+    predictions: Path = typer.Option(
+        ..., help="Logged predictions: prediction_id, group, prediction[, score]."
+    ),
     attribute: str = typer.Option(..., help="Protected attribute column."),
     labels: Path | None = typer.Option(None, help="Later-arriving labels: prediction_id, label."),
     score: str | None = typer.Option(None, help="Score column (probabilities) for calibration."),
@@ -146,7 +159,16 @@ def fairness_command(
         _print(report.to_dict())
     else:
         table = Table(title=f"fairness by {attribute}")
-        for column in ("group", "n", "labelled", "selection", "TPR", "FPR", "precision", "calibration gap"):
+        for column in (
+            "group",
+            "n",
+            "labelled",
+            "selection",
+            "TPR",
+            "FPR",
+            "precision",
+            "calibration gap",
+        ):
             table.add_column(column)
 
         def cell(interval: Any) -> str:
@@ -251,7 +273,7 @@ def run_command(
     webhook: str | None = typer.Option(None, "--webhook", help="Also POST alerts here (JSON)."),
     as_json: bool = typer.Option(False, "--json", help="Print each evaluation as JSON."),
 ) -> None:
-    """Evaluate alert rules against the audit log (and configured data); exit 1 on alerts with --once."""
+    """Evaluate alert rules on the audit log (and configured data); --once exits 1 on alerts."""
     from bastion.monitor import build_monitor
 
     if once == (every is not None):
@@ -264,7 +286,8 @@ def run_command(
             return
         console.print(
             f"{evaluation.rules} rules, {evaluation.events} gateway events, "
-            f"{len(evaluation.alerts)} alert(s), incidents: {', '.join(evaluation.incidents) or '-'}"
+            f"{len(evaluation.alerts)} alert(s), "
+            f"incidents: {', '.join(evaluation.incidents) or '-'}"
         )
         for alert in evaluation.alerts:
             console.print(

@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 from bastion.core.errors import ValidationError
 from bastion.monitor.profile import (
@@ -120,7 +119,9 @@ class DriftReport:
     def problems(self) -> list[str]:
         """Human-readable notes about features that could not be tested."""
         notes = [f"{f.feature}: {f.message}" for f in self.features if f.status != "ok"]
-        notes += [f"{c}: in the reference but not in the current data" for c in self.missing_columns]
+        notes += [
+            f"{c}: in the reference but not in the current data" for c in self.missing_columns
+        ]
         notes += [
             f"{c}: in the current data but not in the reference (not tested)"
             for c in self.unexpected_columns
@@ -144,8 +145,9 @@ class DriftReport:
 # Statistics on binned counts --------------------------------------------------------
 def _shares(counts: FloatArray) -> FloatArray:
     total = counts.sum()
-    shares = counts / total
-    return np.clip(shares, _EPS, None) / np.clip(shares, _EPS, None).sum()
+    clipped: FloatArray = np.clip(counts / total, _EPS, None)
+    shares: FloatArray = clipped / clipped.sum()
+    return shares
 
 
 def psi(reference: FloatArray, current: FloatArray) -> float:
@@ -166,6 +168,8 @@ def jensen_shannon(reference: FloatArray, current: FloatArray) -> float:
 
 def chi_square(reference: FloatArray, current: FloatArray) -> tuple[float, float]:
     """Chi-square test of homogeneity on the two count vectors (statistic, p-value)."""
+    from scipy import stats  # imported here: scipy.stats costs ~1 s at start-up
+
     keep = (reference + current) > 0
     table = np.vstack([reference[keep], current[keep]])
     if table.shape[1] < 2:
@@ -176,6 +180,8 @@ def chi_square(reference: FloatArray, current: FloatArray) -> tuple[float, float
 
 def ks_binned(reference: FloatArray, current: FloatArray) -> tuple[float, float]:
     """Two-sample KS statistic at the bin edges and its asymptotic p-value."""
+    from scipy import special
+
     n, m = reference.sum(), current.sum()
     d = float(np.max(np.abs(np.cumsum(reference) / n - np.cumsum(current) / m)))
     effective = n * m / (n + m)
@@ -268,7 +274,7 @@ def _chunk_threshold(method: str, feature: FeatureProfile) -> float | None:
     ]
     if len(values) < 2:
         return None
-    return float(max(max(values), np.mean(values) + 3 * np.std(values)))
+    return max(max(values), float(np.mean(values) + 3 * np.std(values)))
 
 
 def _null_rate(nulls: int, rows: int) -> float | None:
@@ -316,7 +322,9 @@ def compare_feature(
         )
     chosen = method or default_method(feature.kind, min(feature.values, window.values))
     if chosen not in METHODS:
-        raise ValidationError(f"unknown method {chosen!r}; use {', '.join(METHODS)}", field="method")
+        raise ValidationError(
+            f"unknown method {chosen!r}; use {', '.join(METHODS)}", field="method"
+        )
     if chosen in ("ks", "wasserstein") and feature.kind != "numeric":
         chosen = "chi2" if method == "ks" else "jensenshannon"
     new: list[str] = []

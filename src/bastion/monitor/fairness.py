@@ -43,7 +43,8 @@ class JoinResult:
         if self.unknown_label_ids:
             shown = ", ".join(self.unknown_label_ids[:5])
             notes.append(
-                f"{len(self.unknown_label_ids)} label(s) for unknown prediction ids ({shown}); ignored"
+                f"{len(self.unknown_label_ids)} label(s) for unknown prediction ids "
+                f"({shown}); ignored"
             )
         if self.duplicate_labels:
             notes.append(f"{self.duplicate_labels} duplicate label(s); the last one was used")
@@ -86,7 +87,7 @@ def _binary(series: pd.Series, positive: Any, name: str) -> pd.Series:
     values = series[present]
     if values.empty:
         return pd.Series(np.nan, index=series.index)
-    if pd.api.types.is_numeric_dtype(values) and set(pd.unique(values)) <= {0, 1, True, False}:
+    if pd.api.types.is_numeric_dtype(values) and set(pd.unique(values)) <= {0, 1}:
         out = values.astype(float)
     else:
         out = (values.astype(str) == str(positive)).astype(float)
@@ -189,7 +190,9 @@ def _rates(cells: npt.NDArray[Any], score_means: FloatArray | None) -> dict[str,
             weight = labelled / labelled.sum(axis=-1, keepdims=True)
             gap = np.abs(observed - score_means)
             out["calibration_gap"] = np.nansum(np.where(labelled > 0, gap * weight, 0.0), axis=-1)
-            out["calibration_gap"] = np.where(labelled.sum(axis=-1) > 0, out["calibration_gap"], np.nan)
+            out["calibration_gap"] = np.where(
+                labelled.sum(axis=-1) > 0, out["calibration_gap"], np.nan
+            )
         else:
             out["calibration_gap"] = np.full(total.shape, np.nan)
     return out
@@ -235,7 +238,11 @@ def fairness_report(
     pred = _binary(frame[prediction_column], positive, prediction_column).to_numpy()
     if np.isnan(pred).any():
         raise ValidationError("predictions must not be empty", field=prediction_column)
-    label_series = frame[label_column] if label_column in frame.columns else pd.Series(np.nan, index=frame.index)
+    label_series = (
+        frame[label_column]
+        if label_column in frame.columns
+        else pd.Series(np.nan, index=frame.index)
+    )
     label = _binary(label_series, positive, label_column).to_numpy()
     score: FloatArray | None = None
     if score_column is not None:
@@ -281,7 +288,9 @@ def fairness_report(
     if len(names) < 2:
         report_notes.append(f"only one group in {attribute!r}; gaps need two or more")
         empty = Interval(None)
-        return FairnessReport(attribute, group_metrics, empty, empty, empty, {}, None, None, report_notes)
+        return FairnessReport(
+            attribute, group_metrics, empty, empty, empty, {}, None, None, report_notes
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         dp_diff = float(np.nanmax(sel) - np.nanmin(sel))
         dp_diff_boot = np.nanmax(sel_boot, axis=1) - np.nanmin(sel_boot, axis=1)
@@ -345,7 +354,9 @@ def _auc(label: FloatArray, score: FloatArray) -> float | None:
     if positives == 0 or negatives == 0:
         return None
     ranks = pd.Series(score).rank(method="average").to_numpy()
-    return float((ranks[label == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+    return float(
+        (ranks[label == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives)
+    )
 
 
 def performance_over_time(

@@ -100,7 +100,9 @@ class ServedModelWatcher:
             allowed_types=allowed_types_from_settings(self.settings),
         )
         self.gateway.adapter = SkopsAdapter(self.settings.serving.model_name, model)
-        log.warning("served model switched to %s (incident %s)", data["path"], data.get("incident_id"))
+        log.warning(
+            "served model switched to %s (incident %s)", data["path"], data.get("incident_id")
+        )
 
 
 class MonitorHooks:
@@ -154,6 +156,8 @@ def install_hooks(app: Any, gateway: Any, store: MonitorStore) -> None:
     settings: Settings = gateway.settings
     app.add_middleware(
         MonitorHooks,
-        blocklist=BlocklistCache(store.blocked_addresses, settings.monitor.blocklist_refresh_seconds),
+        blocklist=BlocklistCache(
+            store.blocked_addresses, settings.monitor.blocklist_refresh_seconds
+        ),
         watcher=ServedModelWatcher(settings, gateway),
     )

@@ -120,9 +120,7 @@ class Playbook:
             return self._record(incident_id, actor, self.block_client(target, incident_id))
         if action == "rollback-model":
             return self._record(incident_id, actor, self.rollback_model(target, incident_id))
-        raise ValidationError(
-            "one of revoke-key, block-client, rollback-model", field="action"
-        )
+        raise ValidationError("one of revoke-key, block-client, rollback-model", field="action")
 
     def revoke_key(self, target: str) -> ActionResult:
         """Revoke by key name, prefix or principal id ``key:<name>``."""

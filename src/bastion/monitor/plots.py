@@ -37,7 +37,9 @@ def feature_bins(
         r = np.asarray(ref.counts, dtype=float)
         c = cur.counts
     else:
-        keys = sorted(set(ref.categories) | set(cur.categories), key=lambda k: -ref.categories.get(k, 0))
+        keys = sorted(
+            set(ref.categories) | set(cur.categories), key=lambda k: -ref.categories.get(k, 0)
+        )
         keys = keys[:top]
         labels = keys
         r = np.asarray([ref.categories.get(k, 0) for k in keys], dtype=float)
@@ -47,7 +49,9 @@ def feature_bins(
     return labels, r_share, c_share
 
 
-def write_plots(report: DriftReport, profile: Profile, window: Window, directory: Path) -> list[Path]:
+def write_plots(
+    report: DriftReport, profile: Profile, window: Window, directory: Path
+) -> list[Path]:
     """Write ``overview.png`` and ``<feature>.png`` files; returns the paths written."""
     from bastion.monitor.dashboard.charts import BAD, OK, bars, histogram_pair
 
@@ -72,7 +76,9 @@ def write_plots(report: DriftReport, profile: Profile, window: Window, directory
     )
     for feature in report.features:
         labels, r, c = feature_bins(profile, window, feature.feature)
-        verdict = "DRIFT" if feature.drifted else ("ok" if feature.drifted is False else feature.status)
+        verdict = (
+            "DRIFT" if feature.drifted else ("ok" if feature.drifted is False else feature.status)
+        )
         save(
             f"{_SAFE.sub('_', feature.feature)}.png",
             histogram_pair(labels, r, c, f"{feature.feature} — {feature.method or '-'}: {verdict}"),

@@ -36,7 +36,7 @@ OTHER = "__other__"
 MAX_CATEGORIES = 200
 MAX_CURRENT_CATEGORIES = 10_000
 MAX_TOKENS = 2_000
-_TOKEN = r"[^\W_]+"
+_TOKEN = r"[^\W_]+"  # noqa: S105 - a word pattern, not a secret
 GuardScorer = Callable[[str], float]
 
 
@@ -236,9 +236,7 @@ def bin_counts(values: FloatArray, edges: list[float]) -> FloatArray:
     return np.bincount(index, minlength=len(edges) + 1).astype(np.float64)
 
 
-def _kinds_of(
-    frame: pd.DataFrame, given: Mapping[str, ColumnKind] | None
-) -> dict[str, ColumnKind]:
+def _kinds_of(frame: pd.DataFrame, given: Mapping[str, ColumnKind] | None) -> dict[str, ColumnKind]:
     kinds: dict[str, ColumnKind] = {}
     for column in frame.columns:
         name = str(column)

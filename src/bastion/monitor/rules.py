@@ -197,7 +197,9 @@ def _rule(node: yaml.Node, file: str, index: int) -> AlertRule:
     playbook = tuple(str(a) for a in values.get("playbook", []))
     for action in playbook:
         if action not in PLAYBOOK_ACTIONS:
-            raise fail("playbook", f"unknown action {action!r}; known: {', '.join(PLAYBOOK_ACTIONS)}")
+            raise fail(
+                "playbook", f"unknown action {action!r}; known: {', '.join(PLAYBOOK_ACTIONS)}"
+            )
     for flag in ("incident", "contain"):
         if flag in values and not isinstance(values[flag], bool):
             raise fail(flag, "true or false")

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import httpx
-
 from bastion.audit import AuditEvent
 from bastion.core.audit_sink import AuditSink
 from bastion.core.errors import ServiceUnavailableError
@@ -108,6 +106,8 @@ class WebhookSink:
         self.failures = 0
 
     def deliver(self, alert: Alert, incident_id: str | None) -> None:
+        import httpx
+
         payload = {"type": "bastion.alert", "incident_id": incident_id, "alert": alert.to_dict()}
         try:
             response = httpx.post(self.url, json=payload, timeout=self.timeout)
@@ -166,7 +166,9 @@ class Monitor:
         self.data_metrics = data_metrics
         self.extraction_volume = extraction_volume
 
-    def _signals(self, now: datetime, window: timedelta, cache: dict[timedelta, Signals]) -> Signals:
+    def _signals(
+        self, now: datetime, window: timedelta, cache: dict[timedelta, Signals]
+    ) -> Signals:
         if window not in cache:
             current = self.events.query(action="gateway:request", since=now - window, until=now)
             previous = self.events.query(
@@ -296,14 +298,17 @@ class Monitor:
         kind, _, target = alert.subject.partition(":")
         done = []
         for action in alert.playbook:
-            if action == "revoke-key" and kind == "principal" and target.startswith("key:"):
-                done.append(self.playbook.run(incident_id, action, target, MONITOR_PRINCIPAL))
-            elif action == "block-client" and kind == "client":
+            revocable = action == "revoke-key" and kind == "principal" and target[:4] == "key:"
+            if revocable or (action == "block-client" and kind == "client"):
                 done.append(self.playbook.run(incident_id, action, target, MONITOR_PRINCIPAL))
         return [result.to_dict() for result in done]
 
     def run_forever(
-        self, every: float, *, stop: Callable[[], bool] = lambda: False, iterations: int | None = None
+        self,
+        every: float,
+        *,
+        stop: Callable[[], bool] = lambda: False,
+        iterations: int | None = None,
     ) -> None:
         """Evaluate every ``every`` seconds until ``stop()`` or ``iterations`` runs."""
         count = 0

@@ -11,20 +11,20 @@ Each signal is a metric keyed by a subject (a principal or a client address):
   distinct key prefixes/reasons were tried is not knowable (keys are never
   logged), so bursts are measured by count;
 * ``unique_input_ratio`` — distinct input digests / requests per principal;
-* ``extraction_score`` — in [0, 1]: volume (relative to ``extraction_volume``)
-  × uniqueness (low duplicate rate) × regularity (machine-like, evenly paced
-  requests: 1 / (1 + coefficient of variation of the gaps)), the shape of a
-  scripted client walking the input space to copy a model;
+* ``extraction_score`` — in [0, 1]: volume (requests / ``extraction_volume``,
+  capped at 1) × uniqueness (distinct input digests / requests): a scripted
+  client walking the input space to copy a model sends many queries and
+  almost never repeats one, where real users repeat themselves.  Pacing is
+  not used: audit events carry the time they were written (in batches), not
+  the time each request arrived;
 * ``traffic_change`` — (requests now + 1) / (requests in the previous window + 1).
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from bastion.audit import AuditEvent
 
@@ -116,17 +116,6 @@ def _families(event: AuditEvent) -> set[str]:
     return {f for f in (reason_family(str(r)) for r in [*reasons, *extra]) if f is not None}
 
 
-def _regularity(times: list[datetime]) -> float:
-    if len(times) < 3:
-        return 0.0
-    ordered = sorted(times)
-    gaps = [(b - a).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)]
-    mean = statistics.fmean(gaps)
-    if mean <= 0:
-        return 1.0
-    return 1.0 / (1.0 + statistics.pstdev(gaps) / mean)
-
-
 def _principal_signals(
     out: Signals, principal: str, events: list[AuditEvent], before: int, volume: int
 ) -> None:
@@ -137,7 +126,7 @@ def _principal_signals(
     digests = [e.details.get("input_sha256") for e in events if e.details.get("input_sha256")]
     unique = len(set(digests)) / len(digests) if digests else 0.0
     refusals = sum(1 for e in events if e.outcome == "deny")
-    score = min(1.0, count / volume) * unique * _regularity([e.time for e in events])
+    score = min(1.0, count / volume) * unique
     values = {
         "requests": float(count),
         "injection_detections": float(injection),

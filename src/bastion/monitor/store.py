@@ -218,9 +218,7 @@ class MonitorStore:
         note: str | None = None,
     ) -> Incident:
         if severity not in SEVERITY_ORDER:
-            raise ValidationError(
-                f"one of {', '.join(SEVERITY_ORDER)}", field="severity"
-            )
+            raise ValidationError(f"one of {', '.join(SEVERITY_ORDER)}", field="severity")
         title = title.strip()
         if not title or len(title) > 256:
             raise ValidationError("1-256 characters", field="title")

@@ -11,7 +11,6 @@ exchanges an admin API key for a short-lived access token kept in an
 gateway hooks (client blocklist, model rollback).
 """
 
-
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -41,6 +40,8 @@ def _pages() -> Any:
             503, "dashboard-unavailable", "install bastion[monitor] to serve the dashboard"
         ) from None
     return pages
+
+
 COOKIE = "bastion_dashboard"
 EVENT_LIMIT = 50_000
 
@@ -55,10 +56,11 @@ def admin_dependency(gw: Any) -> Any:
         authenticator = gw.authenticator
         has_header = "authorization" in request.headers or "x-api-key" in request.headers
         cookie = request.cookies.get(COOKIE)
-        if cookie and not has_header:
-            principal = authenticator.principal_for_token(cookie)
-        else:
-            principal = await authenticator.authenticate(request)
+        principal: Principal = (
+            authenticator.principal_for_token(cookie)
+            if cookie and not has_header
+            else await authenticator.authenticate(request)
+        )
         ctx.principal, ctx.authenticated_by = principal.id, principal.authenticated_by
         if ADMIN_ACTION not in actions_for(principal.scopes):
             raise Refusal(403, "scope-missing", "the dashboard needs the admin scope")
@@ -75,7 +77,7 @@ def build_router(gw: Any, store: MonitorStore) -> APIRouter:
     router = APIRouter(prefix="/dashboard", include_in_schema=False)
     admin = admin_dependency(gw)
     settings = gw.settings
-    Admin = Annotated[Principal, Depends(admin)]
+    Admin = Annotated[Principal, Depends(admin)]  # noqa: N806 - a type alias
 
     def html(text: str) -> HTMLResponse:
         return HTMLResponse(text)
@@ -95,7 +97,7 @@ def build_router(gw: Any, store: MonitorStore) -> APIRouter:
                 if callable(query)
                 else []
             )
-            return _pages().overview(
+            text: str = _pages().overview(
                 events,
                 since,
                 until,
@@ -103,13 +105,16 @@ def build_router(gw: Any, store: MonitorStore) -> APIRouter:
                 store.recent_alerts(),
                 len(store.blocked()),
             )
+            return text
 
         body = await anyio.to_thread.run_sync(build)
         return html(_pages().layout("Overview", "overview", body, principal.id))
 
     @router.get("/drift")
     async def drift_view(principal: Admin) -> HTMLResponse:
-        body = await anyio.to_thread.run_sync(lambda: _pages().drift_page(drift_from_settings(settings)))
+        body = await anyio.to_thread.run_sync(
+            lambda: _pages().drift_page(drift_from_settings(settings))
+        )
         return html(_pages().layout("Drift per feature", "drift", body, principal.id))
 
     @router.get("/fairness")
@@ -123,7 +128,9 @@ def build_router(gw: Any, store: MonitorStore) -> APIRouter:
     async def incidents_view(principal: Admin) -> HTMLResponse:
         incidents = await anyio.to_thread.run_sync(store.list_incidents)
         return html(
-            _pages().layout("Incidents", "incidents", _pages().incident_table(incidents), principal.id)
+            _pages().layout(
+                "Incidents", "incidents", _pages().incident_table(incidents), principal.id
+            )
         )
 
     @router.get("/incidents/{incident_id}")
@@ -136,7 +143,10 @@ def build_router(gw: Any, store: MonitorStore) -> APIRouter:
             raise Refusal(404, "not-found", "no such incident") from None
         return html(
             _pages().layout(
-                f"Incident {incident.id}", "incidents", _pages().incident_detail(incident), principal.id
+                f"Incident {incident.id}",
+                "incidents",
+                _pages().incident_detail(incident),
+                principal.id,
             )
         )
 

@@ -11,7 +11,7 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563"]
 OK, BAD, MUTED = "#16a34a", "#dc2626", "#9ca3af"
@@ -40,7 +40,11 @@ def _empty(message: str) -> str:
 
 
 def time_series(
-    times: Sequence[datetime], series: Mapping[str, Sequence[float]], title: str, *, stacked: bool = False
+    times: Sequence[datetime],
+    series: Mapping[str, Sequence[float]],
+    title: str,
+    *,
+    stacked: bool = False,
 ) -> str:
     """Lines (or stacked areas) over time buckets."""
     if not times or not any(any(v) for v in series.values()):
@@ -113,8 +117,12 @@ def histogram_pair(
     fig, ax = _figure(width=7.0, height=2.6)
     positions = list(range(len(labels)))
     width = 0.42
-    ax.bar([p - width / 2 for p in positions], list(reference), width, label="reference", color=MUTED)
-    ax.bar([p + width / 2 for p in positions], list(current), width, label="current", color=PALETTE[0])
+    ax.bar(
+        [p - width / 2 for p in positions], list(reference), width, label="reference", color=MUTED
+    )
+    ax.bar(
+        [p + width / 2 for p in positions], list(current), width, label="current", color=PALETTE[0]
+    )
     step = max(1, len(labels) // 12)
     ax.set_xticks(positions[::step], labels=list(labels)[::step], fontsize=7, rotation=30)
     ax.set_title(title, loc="left", fontsize=11)

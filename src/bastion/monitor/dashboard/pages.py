@@ -25,14 +25,16 @@ NAV = (
 )
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f3f4f6;color:#111827}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
+background:#f3f4f6;color:#111827}
 header{background:#111827;color:#fff;padding:12px 24px;display:flex;gap:24px;align-items:center}
 header h1{font-size:18px;margin:0 16px 0 0}
 header a{color:#d1d5db;text-decoration:none;padding:6px 10px;border-radius:6px}
 header a.active,header a:hover{background:#374151;color:#fff}
 main{padding:20px 24px;max-width:1200px}
 .cards{display:flex;gap:16px;flex-wrap:wrap;margin-bottom:16px}
-.card{background:#fff;border-radius:10px;padding:14px 18px;box-shadow:0 1px 2px #0001;min-width:150px}
+.card{background:#fff;border-radius:10px;padding:14px 18px;box-shadow:0 1px 2px #0001;
+min-width:150px}
 .card .v{font-size:26px;font-weight:600}.card .k{color:#6b7280;font-size:13px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}
 .panel{background:#fff;border-radius:10px;padding:12px;box-shadow:0 1px 2px #0001}
@@ -64,7 +66,10 @@ def layout(title: str, active: str, body: str, principal: str = "") -> str:
 
 
 def _card(key: str, value: str, css: str = "") -> str:
-    return f'<div class="card"><div class="v {css}">{escape(value)}</div><div class="k">{escape(key)}</div></div>'
+    return (
+        f'<div class="card"><div class="v {css}">{escape(value)}</div>'
+        f'<div class="k">{escape(key)}</div></div>'
+    )
 
 
 def _img(uri: str, alt: str) -> str:
@@ -143,7 +148,8 @@ def incident_table(incidents: Sequence[Incident]) -> str:
     if not incidents:
         return '<p class="muted" id="no-incidents">No incidents.</p>'
     rows = "".join(
-        f'<tr><td><a class="incident-link" href="/dashboard/incidents/{escape(i.id)}">{escape(i.id)}</a></td>'
+        f'<tr><td><a class="incident-link" href="/dashboard/incidents/{escape(i.id)}">'
+        f"{escape(i.id)}</a></td>"
         f'<td class="sev-{escape(i.severity)}">{escape(i.severity)}</td><td>{escape(i.state)}</td>'
         f"<td>{escape(i.title)}</td><td>{escape(isoformat(i.opened_at))}</td></tr>"
         for i in incidents
@@ -204,25 +210,29 @@ def drift_page(view: DriftView | None) -> str:
         reference=1.0,
     )
     rows = "".join(
-        f'<tr><td>{escape(f.feature)}</td><td>{escape(f.method or "-")}</td>'
+        f"<tr><td>{escape(f.feature)}</td><td>{escape(f.method or '-')}</td>"
         f"<td>{'' if f.statistic is None else f'{f.statistic:.4g}'}</td>"
         f"<td>{'' if f.p_value is None else f'{f.p_value:.3g}'}</td>"
         f"<td>{'' if f.threshold is None else f'{f.threshold:.4g}'}</td>"
         f'<td class="{"bad" if f.drifted else "ok"}">'
-        f'{"drift" if f.drifted else ("ok" if f.drifted is False else escape(f.status))}</td>'
+        f"{'drift' if f.drifted else ('ok' if f.drifted is False else escape(f.status))}</td>"
         f"<td>{escape(f.message)}</td></tr>"
         for f in report.features
     )
     worst = sorted(tested, key=drift_ratio, reverse=True)[:4]
     details = "".join(
-        _img(charts.histogram_pair(*feature_bins(view.profile, view.window, f.feature), f.feature), f.feature)
+        _img(
+            charts.histogram_pair(*feature_bins(view.profile, view.window, f.feature), f.feature),
+            f.feature,
+        )
         for f in worst
     )
     problems = "".join(f"<li>{escape(p)}</li>" for p in report.problems)
     share = report.share_drifted
     return (
-        f'<div class="cards">{_card("drifted features", str(len(report.drifted)), "bad" if report.drifted else "ok")}'
-        f"{_card('share drifted', '-' if share is None else f'{share:.0%}')}"
+        '<div class="cards">'
+        + _card("drifted features", str(len(report.drifted)), "bad" if report.drifted else "ok")
+        + f"{_card('share drifted', '-' if share is None else f'{share:.0%}')}"
         f"{_card('current rows', f'{report.current_rows:,}')}</div>"
         f'<div class="grid">{_img(overview_chart, "drift per feature")}{details}</div>'
         '<table id="drift-table"><tr><th>feature</th><th>method</th><th>statistic</th><th>p</th>'
@@ -251,7 +261,9 @@ def fairness_page(report: FairnessReport | None) -> str:
             for g, v in zip(shown, values, strict=True)
         ]
         return _img(
-            charts.bars([g.group for g in shown], values, title, errors=errors, reference=reference),
+            charts.bars(
+                [g.group for g in shown], values, title, errors=errors, reference=reference
+            ),
             title,
         )
 
@@ -266,6 +278,7 @@ def fairness_page(report: FairnessReport | None) -> str:
         return f"{interval.value:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
 
     passed = report.four_fifths_passed
+    verdict = "n/a" if passed is None else ("pass" if passed else "FAIL")
     notes = "".join(f"<li>{escape(n)}</li>" for n in report.notes)
     impact = [(k, v) for k, v in report.disparate_impact.items() if v.value is not None]
     impact_chart = charts.bars(
@@ -279,11 +292,14 @@ def fairness_page(report: FairnessReport | None) -> str:
     return (
         f'<div class="cards">{_card("demographic parity ratio", fmt(ratio))}'
         f"{_card('equalized odds difference', fmt(eo))}"
-        f"{_card('four-fifths rule', 'n/a' if passed is None else ('pass' if passed else 'FAIL'), 'ok' if passed else 'bad')}</div>"
-        f'<p class="muted">attribute <b>{escape(report.attribute)}</b>; intervals are 95% bootstrap.</p>'
-        f'<div class="grid" id="fairness-charts">{chart("selection_rate", "selection rate by group")}'
+        f"{_card('four-fifths rule', verdict, 'ok' if passed else 'bad')}</div>"
+        f'<p class="muted">attribute <b>{escape(report.attribute)}</b>; '
+        "intervals are 95% bootstrap.</p>"
+        '<div class="grid" id="fairness-charts">'
+        f"{chart('selection_rate', 'selection rate by group')}"
         f"{_img(impact_chart, 'disparate impact')}"
-        f'{chart("tpr", "true positive rate by group")}{chart("fpr", "false positive rate by group")}</div>'
+        f"{chart('tpr', 'true positive rate by group')}"
+        f"{chart('fpr', 'false positive rate by group')}</div>"
         + (f"<ul>{notes}</ul>" if notes else "")
     )
 
