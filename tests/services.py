@@ -99,7 +99,7 @@ def openbao_dev_server() -> Iterator[OpenBao]:
     token = "bastion-test-root-token"
     addr = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HOME": os.environ.get("HOME", "/tmp"), "BAO_ADDR": addr}
-    process = subprocess.Popen(  # noqa: S603 - fixed argv, our own binary
+    process = subprocess.Popen(
         [
             binary,
             "server",
@@ -115,7 +115,7 @@ def openbao_dev_server() -> Iterator[OpenBao]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"{addr}/v1/sys/health", timeout=1) as resp:  # noqa: S310
+                with urllib.request.urlopen(f"{addr}/v1/sys/health", timeout=1) as resp:
                     if resp.status == 200:
                         break
             except Exception:

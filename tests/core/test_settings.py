@@ -21,7 +21,9 @@ def test_defaults_are_embedded_and_offline() -> None:
 def test_toml_file_then_environment_precedence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "bastion.toml").write_text('[audit]\ncheckpoint_every = 10\n[secrets]\nbackend = "env"\n')
+    (tmp_path / "bastion.toml").write_text(
+        '[audit]\ncheckpoint_every = 10\n[secrets]\nbackend = "env"\n'
+    )
     assert load_settings().audit.checkpoint_every == 10
     monkeypatch.setenv("BASTION_AUDIT__CHECKPOINT_EVERY", "7")
     settings = load_settings()

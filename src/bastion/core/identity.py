@@ -1,4 +1,4 @@
-"""Who is acting: the ``Principal`` flows from the CLI, environment or gateway into access and audit."""
+"""Who is acting: a ``Principal`` flows from the CLI, environment or gateway to access and audit."""
 
 from __future__ import annotations
 

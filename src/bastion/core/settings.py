@@ -325,7 +325,7 @@ def redacted_view(settings: Settings) -> dict[str, Any]:
             return str(value)
         return value
 
-    view = walk(settings)
+    view: dict[str, Any] = walk(settings)
     view.pop("source_file", None)
     view["audit"]["effective_url"] = redact_url(settings.audit_url)
     view["source_file"] = str(settings.source_file) if settings.source_file else None
