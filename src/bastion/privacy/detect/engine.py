@@ -119,11 +119,14 @@ class Engine:
     def _analyze_chunk(self, text: str, wanted: frozenset[str]) -> list[Span]:
         doc = Document(text)
         candidates: list[Span] = []
+        thresholds = self.config.thresholds
+        default = self.config.default_threshold
         for recognizer in self._recognizers:
             if recognizer.entities.isdisjoint(wanted):
                 continue
             for span in recognizer.find(doc):
-                if span.entity_type in wanted and span.score >= self.threshold(span.entity_type):
+                entity = span.entity_type
+                if entity in wanted and span.score >= thresholds.get(entity, default):
                     candidates.append(span)
         if self._deny is not None:
             candidates.extend(s for s in _deny_spans(text, self._deny) if s.entity_type in wanted)

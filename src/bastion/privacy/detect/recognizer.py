@@ -21,13 +21,17 @@ LIST_GAP = re.compile(
     re.IGNORECASE,
 )
 _SPLIT_AT = re.compile(r"\S+")
-_SHAPE = re.compile(r"\d+|[^\W\d_]+")
+_SHAPE = re.compile(r"\d|[^\W\d_]")
 #: The longest run (in whitespace-separated groups) a split piece may span.
 _MAX_GROUPS = 10
 
 
 def value_shape(value: str) -> str:
-    """Digits runs become 9, letter runs A, other characters stay: "MR-00123" -> "A-9"."""
+    """Each digit becomes 9, each letter A, other characters stay: "MR-0012" -> "AA-9999".
+
+    Values of one list share their layout; "1248-6515-9831" and a date "2025-10-29" on
+    the next line do not.
+    """
     return _SHAPE.sub(lambda m: "9" if m.group()[0].isdigit() else "A", value)
 
 

@@ -36,6 +36,7 @@ def _p(
 ) -> Pattern:
     """A pattern; ``probe`` is a cheap regex that must occur before the full one is run."""
     words = gate if gate is not None else _GATES.get(regex, frozenset())
+    regex = _digit_first(regex)
     compiled_probe = re.compile(probe, flags) if probe else None
     value = _CONTINUATIONS.get(regex)
     return Pattern(
@@ -47,6 +48,33 @@ def _p(
         continuation=re.compile(value, flags) if value else None,
         **kw,  # type: ignore[arg-type]
     )
+
+
+_LEADING_LOOKBEHIND = re.compile(
+    r"\(\?<!\[([^\]]+)\]\)\\d(?:\{(?P<low>\d+)(?:,(?P<high>\d+))?\}|(?P<plus>\+)|(?![*?{]))"
+)
+
+
+def _digit_first(regex: str) -> str:
+    """``(?<![SET])\\d…`` rewritten as ``\\d(?<![SET]\\d)…`` (same matches).
+
+    A pattern that starts with a character class lets the regex engine skip ahead to
+    the next digit in C instead of trying the whole pattern at every position; a
+    leading look-behind hides that class from it. About twice as fast on prose.
+    """
+    head = _LEADING_LOOKBEHIND.match(regex)
+    if head is None:
+        return regex
+    rest = ""
+    if head.group("plus"):
+        rest = r"\d*"
+    elif head.group("low"):
+        low = int(head.group("low"))
+        if low < 1:
+            return regex
+        high = head.group("high")
+        rest = rf"\d{{{low - 1}{',' + str(int(high) - 1) if high else ''}}}"
+    return rf"\d(?<![{head.group(1)}]\d){rest}" + regex[head.end() :]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -662,7 +690,8 @@ _PHONE_BODY_RE = (
     r"(?:(?:\+|00|011|001)[ .-]?\d{1,3}[ .-]?)?(?:\(0?\d{1,4}\)[ .-]?)?\d{1,4}"
     r"(?:[ .-]?\d{2,5}){1,5}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-]|[.:]\d)"
 )
-_PHONE = re.compile(r"(?<![\w+.\-/:])" + _PHONE_BODY_RE, _I)
+#: The leading look-ahead is a one-character test that fails fast on most positions.
+_PHONE = re.compile(r"(?=[+(\d])(?<![\w+.\-/:])" + _PHONE_BODY_RE, _I)
 _PHONE_BODY = re.compile(_PHONE_BODY_RE, _I)
 _NANP_DIGITS = re.compile(r"^1?[2-9]\d{2}[2-9]\d{6}$")
 _EXTENSION = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d", re.IGNORECASE)

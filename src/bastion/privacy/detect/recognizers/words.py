@@ -18,8 +18,11 @@ from bastion.privacy.detect.lexicon import split_words
 from bastion.privacy.detect.recognizer import Document
 from bastion.privacy.detect.span import Span
 
-_CAP_TOKEN = re.compile(r"(?<![\w@/\\])[A-ZÀ-ÖØ-ÞĀ-Žƀ-ɏ][^\W\d_]*(?:['’\-][^\W\d_]+)*")
-_LOWER_WORD = re.compile(r"(?<![\w@./-])[a-z][a-z'’\-]*")
+# Both start with a character class and check the character before the match with a
+# look-behind placed after it: the regex engine then skips ahead in C between candidates.
+_UPPER = "[A-ZÀ-ÖØ-ÞĀ-Žƀ-ɏ]"
+_CAP_TOKEN = re.compile(_UPPER + r"(?<![\w@/\\]" + _UPPER + r")[^\W\d_]*(?:['’\-][^\W\d_]+)*")
+_LOWER_WORD = re.compile(r"[a-z](?<![\w@./-][a-z])[a-z'’\-]*")
 _PARTICLES = re.compile(
     r" (?:(?:van|von|der|den|de|del|della|di|da|du|le|la|dos|das|do|ten|ter|bin|ibn|al|el|y) )+"
 )
