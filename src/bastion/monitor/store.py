@@ -179,10 +179,25 @@ class MonitorStore:
             sa.Column("incident_id", sa.String(40)),
             sa.Column("created_at", sa.String(40), nullable=False),
         )
-        try:
-            meta.create_all(self._engine)
-        except SQLAlchemyError as exc:
-            raise self._unavailable(exc) from None
+        self._meta = meta
+        self._schema_ready = False
+
+    def _ensure_schema(self) -> None:
+        """Create the tables on first use (not at import or app start-up).
+
+        Two processes starting together may both try to create a table; the
+        loser sees "already exists", and the next attempt finds it.
+        """
+        if self._schema_ready:
+            return
+        for attempt in range(3):
+            try:
+                self._meta.create_all(self._engine)
+                self._schema_ready = True
+                return
+            except SQLAlchemyError as exc:
+                if "already exists" not in str(exc) or attempt == 2:
+                    raise self._unavailable(exc) from None
 
     def __repr__(self) -> str:
         return f"MonitorStore({redact_url(self._url)!r})"
@@ -197,6 +212,7 @@ class MonitorStore:
         self._engine.dispose()
 
     def _run(self, statement: Any, *, write: bool = False) -> Any:
+        self._ensure_schema()
         try:
             if write:
                 with self._engine.begin() as conn:
