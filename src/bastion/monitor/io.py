@@ -28,11 +28,14 @@ def iter_chunks(
         if suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
 
-            handle = pq.ParquetFile(path)
+            # One row group at a time and no pre-buffering: iter_batches over the
+            # whole file keeps buffers alive and its peak memory grows with the file.
+            handle = pq.ParquetFile(path, pre_buffer=False)
             empty = True
-            for batch in handle.iter_batches(batch_size=chunk_rows):
-                empty = False
-                yield batch.to_pandas()
+            for group in range(handle.metadata.num_row_groups):
+                for batch in handle.iter_batches(batch_size=chunk_rows, row_groups=[group]):
+                    empty = False
+                    yield batch.to_pandas()
             if empty:
                 yield handle.schema_arrow.empty_table().to_pandas()
         elif suffix in (".jsonl", ".ndjson"):
