@@ -225,3 +225,15 @@ def test_distances_are_finite_and_zero_on_identity(a: list[int], b: list[int]) -
     assert jensen_shannon(p, p) == pytest.approx(0.0, abs=1e-6)
     assert math.isfinite(psi(p, q)) and psi(p, q) >= -1e-12
     assert 0.0 <= jensen_shannon(p, q) <= 1.0
+
+
+def test_parquet_is_read_in_bounded_chunks(tmp_path: Path) -> None:
+    from bastion.monitor.io import iter_chunks
+
+    frame = pd.DataFrame({"x": np.arange(5000, dtype=float)})
+    frame.to_parquet(tmp_path / "big.parquet", row_group_size=2000)
+    sizes = [len(chunk) for chunk in iter_chunks(tmp_path / "big.parquet", chunk_rows=300)]
+    assert max(sizes) <= 300 and sum(sizes) == 5000
+    empty = tmp_path / "empty.parquet"
+    frame.iloc[:0].to_parquet(empty)
+    assert [len(c) for c in iter_chunks(empty)] == [0]
