@@ -237,3 +237,20 @@ def test_parquet_is_read_in_bounded_chunks(tmp_path: Path) -> None:
     empty = tmp_path / "empty.parquet"
     frame.iloc[:0].to_parquet(empty)
     assert [len(c) for c in iter_chunks(empty)] == [0]
+
+
+def test_id_like_columns_stay_bounded_and_counts_stay_exact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bastion.monitor import profile as profile_module
+
+    monkeypatch.setattr(profile_module, "PASS_ONE_CATEGORIES", 400)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"id": [f"u{i}" for i in range(3000)], "tier": rng.choice(["gold", "free"], 3000)}
+    )
+    result = profile_reference(frame.assign(id=frame["id"].astype("string")), chunk_rows=500)
+    ids = result.features["id"].categories
+    assert len(ids) <= profile_module.MAX_CATEGORIES + 1 and sum(ids.values()) == 3000
+    tiers = result.features["tier"].categories
+    assert tiers == frame["tier"].value_counts().to_dict()

@@ -36,6 +36,7 @@ OTHER = "__other__"
 MAX_CATEGORIES = 200
 MAX_CURRENT_CATEGORIES = 10_000
 MAX_TOKENS = 2_000
+PASS_ONE_CATEGORIES = 50_000
 _TOKEN = r"[^\W_]+"  # noqa: S105 - a word pattern, not a secret
 GuardScorer = Callable[[str], float]
 
@@ -286,6 +287,12 @@ def profile_reference(
                         feature.categories[str(key)] = feature.categories.get(str(key), 0) + int(
                             count
                         )
+                    if len(feature.categories) > PASS_ONE_CATEGORIES:
+                        # Bounded memory for id-like columns: only frequent values
+                        # can be kept anyway; the rest become __other__ in pass two.
+                        feature.categories = dict(
+                            Counter(feature.categories).most_common(PASS_ONE_CATEGORIES // 4)
+                        )
                 feature.nulls += nulls
                 feature.rows += len(series) if name.endswith(":vocabulary") else len(frame)
     if columns is None or rows == 0:
@@ -309,6 +316,12 @@ def profile_reference(
     for feature in features.values():
         if feature.kind == "numeric":
             feature.counts = [int(sum(col)) for col in zip(*feature.chunk_counts, strict=True)]
+        else:
+            # Exact totals from the second pass (the first may have pruned rare values).
+            totals: Counter[str] = Counter()
+            for chunk in feature.chunk_categories:
+                totals.update(chunk)
+            feature.categories = dict(totals)
     return Profile(
         columns=columns,
         features=features,
