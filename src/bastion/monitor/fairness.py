@@ -11,6 +11,7 @@ denominator is zero is reported as ``None`` with a note, never as NaN.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -291,7 +292,9 @@ def fairness_report(
         return FairnessReport(
             attribute, group_metrics, empty, empty, empty, {}, None, None, report_notes
         )
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # All-NaN slices (no labels in a group yet) are expected here and end up as None.
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         dp_diff = float(np.nanmax(sel) - np.nanmin(sel))
         dp_diff_boot = np.nanmax(sel_boot, axis=1) - np.nanmin(sel_boot, axis=1)
         dp_ratio = float(np.nanmin(sel) / np.nanmax(sel)) if np.nanmax(sel) > 0 else math.nan
