@@ -36,7 +36,7 @@ def _p(
 ) -> Pattern:
     """A pattern; ``probe`` is a cheap regex that must occur before the full one is run."""
     words = gate if gate is not None else _GATES.get(regex, frozenset())
-    regex = _digit_first(regex)
+    regex = _class_first(_digit_first(regex))
     compiled_probe = re.compile(probe, flags) if probe else None
     value = _CONTINUATIONS.get(regex)
     return Pattern(
@@ -75,6 +75,27 @@ def _digit_first(regex: str) -> str:
         high = head.group("high")
         rest = rf"\d{{{low - 1}{',' + str(int(high) - 1) if high else ''}}}"
     return rf"\d(?<![{head.group(1)}]\d){rest}" + regex[head.end() :]
+
+
+_LEADING_CLASS = re.compile(r"\\b(\[[^\]]+\]|\\d)")
+
+
+def _class_first(regex: str) -> str:
+    """``\\b[SET]…`` gets a leading ``(?=[SET])`` (same matches).
+
+    A pattern that opens with ``\\b`` makes the regex engine run its full matcher at
+    every position of the text; a leading look-ahead on the first character lets it
+    reject most positions at once (about twice as fast on prose).
+    """
+    head = _LEADING_CLASS.match(regex)
+    if head is None or "\\w" in head.group(1):
+        return regex  # a class of all word characters rejects nothing: no gain
+    return f"(?={head.group(1)}){regex}"
+
+
+def _first_letters(words: frozenset[str] | list[str]) -> str:
+    """A look-ahead on the first characters of ``words``: a necessary condition only."""
+    return "(?=[" + "".join(sorted({re.escape(w[0]) for w in words if w})) + "])"
 
 
 def _words(text: str) -> frozenset[str]:
@@ -182,6 +203,7 @@ def date_recognizers() -> list[Recognizer]:
             "DATE_TIME",
             [
                 _p(
+                    r"(?=[ADFJMNOSTW])"
                     rf"\b(?:{_DAY},?[ \t]+)?{month}\.?[ \t]+\d{{1,2}}(?:st|nd|rd|th)?"
                     r"(?:,?[ \t]+\d{4})?\b",
                     0.8,
@@ -189,6 +211,7 @@ def date_recognizers() -> list[Recognizer]:
                     gate=_MONTH_WORDS,
                 ),
                 _p(
+                    r"(?=[FMSTW\d])"
                     rf"\b(?:{_DAY},?[ \t]+)?\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{month}"
                     r"\.?,?(?:[ \t]+\d{4})?\b",
                     0.8,
@@ -196,7 +219,7 @@ def date_recognizers() -> list[Recognizer]:
                     gate=_MONTH_WORDS,
                 ),
                 _p(
-                    rf"\b{month}\.?,?[ \t]+(?:19|20)\d{{2}}\b",
+                    rf"(?=[ADFJMNOS])\b{month}\.?,?[ \t]+(?:19|20)\d{{2}}\b",
                     0.75,
                     "month year",
                     gate=_MONTH_WORDS,
@@ -210,7 +233,7 @@ def date_recognizers() -> list[Recognizer]:
             "DATE_TIME",
             [
                 _p(
-                    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?\b",
+                    r"(?=[FMSTW])\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?\b",
                     0.6,
                     gate=_WEEKDAY_WORDS,
                 )
@@ -361,7 +384,10 @@ def _gate(keys: str) -> frozenset[str]:
 def _labelled(keys: str, value: str = r"[A-Z0-9][A-Z0-9-]{4,24}") -> str:
     """``KEY [number|no|id|#] [:#] VALUE`` with the value in group ``v``."""
     value_only = rf"(?P<v>(?=[\w-]*\d){value})(?![\w@-]|\.\w)"
-    regex = rf"\b(?:{keys})\.?\s*(?:number|num|no\.?|id|#|code)?\s*[:#=]?\s*(?:is\s+)?{value_only}"
+    regex = (
+        _first_letters(_gate(keys))
+        + rf"\b(?:{keys})\.?\s*(?:number|num|no\.?|id|#|code)?\s*[:#=]?\s*(?:is\s+)?{value_only}"
+    )
     _GATES[regex] = _gate(keys)
     _CONTINUATIONS[regex] = value_only
     return regex
@@ -548,14 +574,14 @@ def network_recognizers() -> list[Recognizer]:
             "URL",
             [
                 _p(
-                    r"\b(?:https?|ftp|sftp)://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]",
+                    r"(?=[fhs])\b(?:https?|ftp|sftp)://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]",
                     0.9,
                     "scheme URL",
                     probe="://",
                     flags=_I,
                 ),
                 _p(
-                    r"\bwww\.[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]",
+                    r"(?=w)\bwww\.[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]",
                     0.85,
                     "www URL",
                     flags=_I,
