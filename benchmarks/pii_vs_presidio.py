@@ -236,9 +236,7 @@ def main() -> None:
                 wall = float(base["docs_per_s"]) / float(s["docs_per_s"])  # type: ignore[arg-type]
                 base_cpu = float(base["docs_per_cpu_s"])  # type: ignore[arg-type]
                 cpu = base_cpu / float(s["docs_per_cpu_s"])  # type: ignore[arg-type]
-                print(
-                    f"throughput bastion / {tool}: {wall:.1f}x wall-clock, {cpu:.1f}x per CPU-s"
-                )
+                print(f"throughput bastion / {tool}: {wall:.1f}x wall-clock, {cpu:.1f}x per CPU-s")
     types = sorted({t for s in summary.values() for t in s["per_type"]})  # type: ignore[union-attr]
     print("\nper-entity F2 (P/R) — '-' = tool reports nothing of that type")
     print(f"{'type':24}" + "".join(f"{tool:>22}" for tool in summary))
