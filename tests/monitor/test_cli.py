@@ -96,6 +96,8 @@ def test_bad_input_is_one_line_and_exit_2(data: Path) -> None:
     )
     both = bastion("monitor", "run", "--once", "--every", "60s", cwd=data)
     assert both.returncode == 2 and "exactly one" in both.stderr
+    never = bastion("monitor", "run", "--every", "0s", cwd=data)
+    assert never.returncode == 2 and "--every" in never.stderr
 
 
 def test_fairness_and_performance_commands(data: Path) -> None:

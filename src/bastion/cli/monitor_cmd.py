@@ -278,6 +278,7 @@ def run_command(
 
     if once == (every is not None):
         raise ValidationError("give exactly one of --once or --every", field="--once")
+    interval = parse_every(every) if every is not None else 0.0
     monitor = build_monitor(settings_from(ctx), rules_path=rules, webhook=webhook)
 
     def show(evaluation: Any) -> None:
@@ -301,8 +302,6 @@ def run_command(
         if evaluation.alerts:
             raise typer.Exit(EXIT_FINDINGS)
         return
-    assert every is not None
-    interval = parse_every(every)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

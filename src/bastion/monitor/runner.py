@@ -11,7 +11,6 @@ for the same rule and subject is extended rather than duplicated.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -302,20 +301,3 @@ class Monitor:
             if revocable or (action == "block-client" and kind == "client"):
                 done.append(self.playbook.run(incident_id, action, target, MONITOR_PRINCIPAL))
         return [result.to_dict() for result in done]
-
-    def run_forever(
-        self,
-        every: float,
-        *,
-        stop: Callable[[], bool] = lambda: False,
-        iterations: int | None = None,
-    ) -> None:
-        """Evaluate every ``every`` seconds until ``stop()`` or ``iterations`` runs."""
-        count = 0
-        while not stop():
-            started = time.monotonic()
-            self.evaluate()
-            count += 1
-            if iterations is not None and count >= iterations:
-                return
-            time.sleep(max(0.0, every - (time.monotonic() - started)))
