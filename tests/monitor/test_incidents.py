@@ -91,7 +91,8 @@ def test_signals_separate_scrapers_from_ordinary_users() -> None:
     assert score["key:bot"] > 0.9 and score["key:alice"] < 0.05
     assert signals.get("unique_input_ratio")["key:alice"] == pytest.approx(1 / 30)
     assert signals.get("auth_failures") == {"127.0.0.7": 25.0}
-    assert signals.get("traffic_change")["key:alice"] == pytest.approx(31 / 2)
+    change = signals.get("traffic_change")
+    assert change["key:bot"] == 301.0 and "key:alice" not in change  # too few to call a spike
     assert len(signals.evidence["client:127.0.0.7"]) == 20
 
 

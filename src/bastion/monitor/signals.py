@@ -17,7 +17,9 @@ Each signal is a metric keyed by a subject (a principal or a client address):
   almost never repeats one, where real users repeat themselves.  Pacing is
   not used: audit events carry the time they were written (in batches), not
   the time each request arrived;
-* ``traffic_change`` — (requests now + 1) / (requests in the previous window + 1).
+* ``traffic_change`` — (requests now + 1) / (requests in the previous window + 1),
+  for principals with at least ``TRAFFIC_MIN_REQUESTS`` requests now (so a new
+  user's first few calls are not a "spike").
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ PRINCIPAL_METRICS = (
 CLIENT_METRICS = ("auth_failures", "client_requests")
 SIGNAL_METRICS = PRINCIPAL_METRICS + CLIENT_METRICS
 _ANONYMOUS = "anonymous"
+TRAFFIC_MIN_REQUESTS = 50
 
 
 def reason_family(reason: str) -> str | None:
@@ -134,8 +137,9 @@ def _principal_signals(
         "guard_detection_rate": sum(1 for f in families if f) / count,
         "unique_input_ratio": unique,
         "extraction_score": score,
-        "traffic_change": (count + 1) / (before + 1),
         "refusals": float(refusals),
     }
+    if count >= TRAFFIC_MIN_REQUESTS:
+        values["traffic_change"] = (count + 1) / (before + 1)
     for metric, value in values.items():
         out.values[metric][principal] = value
