@@ -75,7 +75,13 @@ def test_profile_then_drift_with_json_and_plots(data: Path) -> None:
     assert report["drifted_features"] == ["age"]
     assert (data / "plots" / "overview.png").read_bytes()[:4] == b"\x89PNG"
     assert (data / "plots" / "age.png").is_file()
-    same = bastion("monitor", "drift", "-r", "ref.csv", "-c", "same.csv", cwd=data)
+    more = bastion(
+        "monitor", "profile", "same.csv", "--like", "ref.json", "-o", "more.json", cwd=data
+    )
+    assert more.returncode == 0, more.stderr
+    merged = bastion("monitor", "merge", "ref.json", "more.json", "-o", "all.json", cwd=data)
+    assert merged.returncode == 0 and "8,000 rows" in merged.stdout
+    same = bastion("monitor", "drift", "-r", "all.json", "-c", "same.csv", cwd=data)
     assert same.returncode == 0, same.stderr
     assert "ok" in same.stdout
 

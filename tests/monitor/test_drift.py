@@ -254,3 +254,23 @@ def test_id_like_columns_stay_bounded_and_counts_stay_exact(
     assert len(ids) <= profile_module.MAX_CATEGORIES + 1 and sum(ids.values()) == 3000
     tiers = result.features["tier"].categories
     assert tiers == frame["tier"].value_counts().to_dict()
+
+
+def test_profiles_on_the_same_bins_merge_into_the_profile_of_both() -> None:
+    rng = np.random.default_rng(12)
+    monday, tuesday = _frame(rng, 3000), _frame(rng, 2000)
+    first = profile_reference(monday)
+    second = profile_reference(tuesday, like=first)
+    merged = first.merge(second)
+    both = pd.concat([monday, tuesday], ignore_index=True)
+    assert merged.rows == 5000
+    age = merged.features["age"]
+    assert sum(age.counts) == 5000 and age.edges == first.features["age"].edges
+    assert age.moments.mean == pytest.approx(float(both["age"].mean()))
+    assert merged.features["plan"].categories == both["plan"].value_counts().to_dict()
+    assert len(age.chunk_counts) == len(first.features["age"].chunk_counts) * 2
+    assert Profile.from_dict(merged.to_dict()).to_dict() == merged.to_dict()
+    with pytest.raises(ValidationError, match="like="):
+        first.merge(profile_reference(tuesday))
+    with pytest.raises(ValidationError, match="different columns"):
+        first.merge(profile_reference(tuesday.drop(columns=["note"])))

@@ -56,18 +56,41 @@ def profile(
     chunks: int = typer.Option(10, help="Reference chunks (for data-driven thresholds)."),
     kind: list[str] = typer.Option([], "--kind", help="Override a column type: COL=text."),
     guard_scores: bool = typer.Option(False, help="Add guard-score features for text columns."),
+    like: Path | None = typer.Option(
+        None, "--like", help="Use this profile's columns and bins (so the two can be merged)."
+    ),
 ) -> None:
     """Summarise a reference data set (streamed) into a mergeable JSON profile."""
-    from bastion.monitor import profile_reference
+    from bastion.monitor import Profile, profile_reference
 
     result = profile_reference(
-        reference, bins=bins, chunks=chunks, kinds=_kinds(kind), guard=_guard_scorer(guard_scores)
+        reference,
+        bins=bins,
+        chunks=chunks,
+        kinds=_kinds(kind),
+        guard=_guard_scorer(guard_scores),
+        like=Profile.load(like) if like is not None else None,
     )
     result.save(out)
     console.print(
         f"profiled {result.rows:,} rows, {len(result.columns)} columns "
         f"({len(result.features)} features) → {out}"
     )
+
+
+@app.command("merge")
+def merge(
+    profiles: list[Path] = typer.Argument(..., help="Profiles made with the same bins (--like)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the merged profile."),
+) -> None:
+    """Merge profiles of successive reference batches without rereading the data."""
+    from bastion.monitor import Profile
+
+    merged = Profile.load(profiles[0])
+    for path in profiles[1:]:
+        merged = merged.merge(Profile.load(path))
+    merged.save(out)
+    console.print(f"merged {len(profiles)} profiles, {merged.rows:,} rows → {out}")
 
 
 @app.command("drift")

@@ -207,6 +207,39 @@ class Profile:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(f"malformed profile: {exc}", file=file) from None
 
+    def merge(self, other: Profile) -> Profile:
+        """The profile of both data sets together (same columns and bins: see ``like``)."""
+        if other.columns != self.columns or set(other.features) != set(self.features):
+            raise ValidationError("profiles of different columns cannot be merged", field="columns")
+        merged: dict[str, FeatureProfile] = {}
+        for name, mine in self.features.items():
+            theirs = other.features[name]
+            if mine.kind != theirs.kind or mine.edges != theirs.edges:
+                raise ValidationError(
+                    "bins differ; profile the new data with like=<this profile>", field=name
+                )
+            feature = FeatureProfile(name, mine.source, mine.kind, mine.rows + theirs.rows)
+            feature.nulls = mine.nulls + theirs.nulls
+            feature.edges = list(mine.edges)
+            feature.counts = [a + b for a, b in zip(mine.counts, theirs.counts, strict=True)]
+            feature.chunk_counts = [*mine.chunk_counts, *theirs.chunk_counts]
+            feature.moments = Moments.from_dict(mine.moments.to_dict())
+            feature.moments.merge(theirs.moments)
+            feature.sketch = KllSketch.from_dict(mine.sketch.to_dict())
+            feature.sketch.merge(theirs.sketch)
+            totals = Counter(mine.categories)
+            totals.update(theirs.categories)
+            feature.categories = dict(totals)
+            feature.chunk_categories = [*mine.chunk_categories, *theirs.chunk_categories]
+            merged[name] = feature
+        return Profile(
+            columns=dict(self.columns),
+            features=merged,
+            rows=self.rows + other.rows,
+            source=f"{self.source} + {other.source}",
+            guard_scores=self.guard_scores,
+        )
+
     @classmethod
     def load(cls, path: Path) -> Profile:
         try:
@@ -261,8 +294,14 @@ def profile_reference(
     chunks: int = 10,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     guard: GuardScorer | None = None,
+    like: Profile | None = None,
 ) -> Profile:
-    """Profile a reference data set in two streaming passes (edges, then exact counts)."""
+    """Profile a reference data set in two streaming passes (edges, then exact counts).
+
+    With ``like``, the columns, bin edges and kept categories are those of an
+    existing profile, so the two can be combined with :meth:`Profile.merge`
+    (e.g. a reference grown one day at a time without rereading old days).
+    """
     if bins < 2 or chunks < 1:
         raise ValidationError("bins must be at least 2 and chunks at least 1", field="bins")
     columns: dict[str, ColumnKind] | None = None
@@ -270,7 +309,7 @@ def profile_reference(
     rows = 0
     for frame in iter_chunks(source, chunk_rows=chunk_rows):
         if columns is None:
-            columns = _kinds_of(frame, kinds)
+            columns = dict(like.columns) if like is not None else _kinds_of(frame, kinds)
         rows += len(frame)
         for column, kind in columns.items():
             if column not in frame.columns:
@@ -300,7 +339,14 @@ def profile_reference(
     chunk_size = max(1, math.ceil(rows / chunks))
     n_chunks = math.ceil(rows / chunk_size)
     for feature in features.values():
-        if feature.kind == "numeric":
+        template = like.features.get(feature.name) if like is not None else None
+        if template is not None and template.kind == "numeric":
+            feature.edges = list(template.edges)
+            feature.chunk_counts = [[0] * (len(feature.edges) + 1) for _ in range(n_chunks)]
+        elif template is not None:
+            feature.categories = {key: 0 for key in template.categories}
+            feature.chunk_categories = [{} for _ in range(n_chunks)]
+        elif feature.kind == "numeric":
             feature.edges = _edges_from(feature.sketch, bins)
             feature.chunk_counts = [[0] * (len(feature.edges) + 1) for _ in range(n_chunks)]
         else:
