@@ -45,3 +45,15 @@ def test_tampering_is_named(pg_log: AuditLog, postgres_url: str, pg_prefix: str)
     report = pg_log.verify()
     assert not report.ok
     assert "truncated" in (report.reason or "") and report.first_bad_event_id == ids[15]
+
+
+def test_parallel_verify_matches_sequential(
+    pg_log: AuditLog, postgres_url: str, pg_prefix: str
+) -> None:
+    ids = fill(pg_log, 40)
+    assert pg_log.verify(parallel=True) == pg_log.verify(parallel=False)
+    assert pg_log.verify(parallel=True).ok
+    _execute(postgres_url, f"UPDATE {pg_prefix}_events SET outcome = 'x' WHERE seq = 33")
+    report = pg_log.verify(parallel=True)
+    assert report == pg_log.verify(parallel=False)
+    assert not report.ok and report.first_bad_event_id == ids[33]

@@ -449,15 +449,19 @@ class AuditLog:
             raise NotFoundError(f"no checkpoint at tree size {tree_size}")
         return found
 
-    def verify(self, public_key: Ed25519PublicKey | None = None) -> VerificationReport:
+    def verify(
+        self, public_key: Ed25519PublicKey | None = None, *, parallel: bool | None = None
+    ) -> VerificationReport:
         """Recompute the whole chain and every checkpoint; report the first bad event.
 
         ``public_key`` defaults to the signing key's; without either, checkpoint
         roots are still compared but signatures are not checked (the report says so).
+        ``parallel`` (default: by size) checks the tail of a large log in a second
+        process; the report is identical either way.
         """
         key = public_key or self.public_key
         with store.translate_errors(self._url):
-            return verify_log(self._engine, self._tables, key, self.witness_path)
+            return verify_log(self._engine, self._tables, key, self.witness_path, parallel=parallel)
 
     def close(self) -> None:
         """Release database connections."""

@@ -11,7 +11,7 @@ means the tail was truncated.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -23,10 +23,16 @@ from sqlalchemy.engine import Engine
 from bastion.audit.checkpoints import Checkpoint, read_witness
 from bastion.audit.events import FORMAT_TAG, GENESIS_HASH, SEPARATOR, SEPARATOR_COUNT
 from bastion.audit.merkle import NODE_PREFIX, Frontier
+from bastion.audit.rangescan import RangeResult, RangeWorker, event_rows, fork_available, last_seq
 from bastion.audit.store import Tables
 from bastion.core.errors import ValidationError
 
-BATCH_SIZE = 20_000
+# Below this many events one process is faster (forking and a second connection
+# cost more than they save); above it the tail is checked in a child process.
+PARALLEL_MIN_EVENTS = 50_000
+# The child also builds the Merkle subtrees of its range, so about half each.
+PARENT_SHARE = 0.5
+BLOCK_BITS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,25 +79,6 @@ class _TamperFoundError(Exception):
         self.seq = seq
 
 
-def _event_rows(engine: Engine, tables: Tables) -> Iterator[Sequence[Any]]:
-    """Batches of raw event rows in sequence order (driver-level for speed)."""
-    name = tables.events.name
-    mark = "?" if engine.dialect.name == "sqlite" else "%s"
-    sql = (
-        f"SELECT seq, event_id, ts, principal, action, resource, outcome, details, "  # noqa: S608 - validated identifier
-        f"prev_hash, hash FROM {name} WHERE seq > {mark} ORDER BY seq LIMIT {BATCH_SIZE}"
-    )
-    last = -1
-    with engine.connect() as conn:
-        while True:
-            batch = conn.exec_driver_sql(sql, (last,)).fetchall()
-            conn.rollback()
-            if not batch:
-                return
-            yield batch
-            last = batch[-1][0]
-
-
 def _checkpoint_rows(engine: Engine, tables: Tables) -> list[Checkpoint]:
     from bastion.audit.log import checkpoint_from_row
 
@@ -106,8 +93,15 @@ def verify_log(
     tables: Tables,
     public_key: Ed25519PublicKey | None,
     witness_path: Path | None,
+    *,
+    parallel: bool | None = None,
 ) -> VerificationReport:
-    """Verify chain, checkpoints and witness; see the module docstring."""
+    """Verify chain, checkpoints and witness; see the module docstring.
+
+    ``parallel``: ``None`` splits the work across two processes for logs of at
+    least ``PARALLEL_MIN_EVENTS`` events (when forking is safe); ``True`` forces
+    the split at any size and ``False`` forbids it.  The report is the same.
+    """
     # Witness first, then checkpoints, then events: each later read sees at least
     # the events the earlier one commits to, so concurrent appends cause no false alarm.
     anchors: dict[int, list[_Anchor]] = {}
@@ -134,8 +128,7 @@ def verify_log(
 
     state = _Scan(anchors, public_key)
     try:
-        for batch in _event_rows(engine, tables):
-            state.scan(batch)
+        state = _scan_events(engine, tables, state, parallel)
         state.finish()
     except _TamperFoundError as failure:
         return VerificationReport(
@@ -155,6 +148,43 @@ def verify_log(
         witness_entries_checked=witness_count,
         signatures_verified=public_key is not None,
     )
+
+
+def _scan_events(engine: Engine, tables: Tables, state: _Scan, parallel: bool | None) -> _Scan:
+    """Run every event through ``state``, the tail range in a child process if worthwhile."""
+    plan = _split_point(engine, tables, parallel)
+    if plan is None:
+        for batch in event_rows(engine, tables):
+            state.scan(batch)
+        return state
+    split, block_bits = plan
+    with RangeWorker(engine, tables, split, state.sizes, block_bits) as worker:
+        for batch in event_rows(engine, tables, before=split):
+            state.scan(batch)
+        result = worker.result()
+    folded = state.fold(split, result)
+    if folded is not None:
+        return folded
+    # The child or the fold found something (or the head range ended early):
+    # re-scan the tail here so the report is exactly the sequential one.
+    for batch in event_rows(engine, tables, after=split - 1):
+        state.scan(batch)
+    return state
+
+
+def _split_point(engine: Engine, tables: Tables, parallel: bool | None) -> tuple[int, int] | None:
+    """Where the child's range starts, and its Merkle block size (log2), or None."""
+    if parallel is False or not fork_available():
+        return None
+    size = last_seq(engine, tables) + 1
+    if size < 2 or (parallel is None and size < PARALLEL_MIN_EVENTS):
+        return None
+    # Blocks of 256 events let the child send one root per block; a split on a
+    # block boundary keeps those blocks aligned with the global tree.
+    block_bits = BLOCK_BITS if size >= 8 << BLOCK_BITS else 0
+    block = 1 << block_bits
+    split = max(block, round(size * PARENT_SHARE / block) * block)
+    return (split, block_bits) if split < size else None
 
 
 class _Scan:
@@ -252,6 +282,75 @@ class _Scan:
             self.prev = prev
             self.prev2 = prev2
             self.prev_id = prev_id
+
+    def copy(self) -> _Scan:
+        twin = _Scan(self.anchors, self.public_key)
+        twin.next_anchor_index = self.next_anchor_index
+        twin.count = self.count
+        twin.prev, twin.prev2, twin.prev_id = self.prev, self.prev2, self.prev_id
+        twin.frontier = self.frontier.copy()
+        twin.checkpoints_checked = self.checkpoints_checked
+        twin.range_start = self.range_start
+        twin.good_signatures = self.good_signatures
+        return twin
+
+    def fold(self, start: int, result: RangeResult) -> _Scan | None:
+        """The state after the child's range, or None if anything is off (then re-scan).
+
+        Only accepted when this pass ended exactly at ``start`` and the child's
+        range links to it; checkpoint failures also return None so that the
+        sequential re-scan names them (with the first changed event).
+        """
+        if not result.ok or self.count != start:
+            return None
+        count = result.count
+        if count == 0:
+            return self
+        if result.first_prev != self.prev:
+            return None
+        twin = self.copy()
+        nodes = twin.frontier._nodes
+        node_prefix = NODE_PREFIX
+        sizes = twin.sizes
+        next_size = sizes[twin.next_anchor_index] if twin.next_anchor_index < len(sizes) else -1
+        bits = result.block_bits
+        blob = result.nodes
+        expected = start
+        offset = 0
+        try:
+            for entry in result.blocks:
+                # entry 0: one root of 2**bits events; n > 0: n leaf hashes.
+                level, steps = (bits, 1) if entry == 0 else (0, entry)
+                for _ in range(steps):
+                    node = blob[offset : offset + 32]
+                    offset += 32
+                    units = (expected >> level) + 1
+                    while not units & 1:
+                        node = sha256(node_prefix + nodes.pop() + node).digest()
+                        units >>= 1
+                    nodes.append(node)
+                    expected += 1 << level
+                    if expected == next_size:
+                        twin.frontier.size = expected
+                        head_id, head_hash = result.heads[expected]
+                        twin._check_anchors(expected, head_id, head_hash)
+                        next_size = (
+                            sizes[twin.next_anchor_index]
+                            if twin.next_anchor_index < len(sizes)
+                            else -1
+                        )
+                    elif next_size != -1 and expected > next_size:
+                        return None  # a checkpoint inside a block sent as one root
+        except (_TamperFoundError, KeyError):
+            return None
+        if expected != start + count or offset != len(blob):
+            return None
+        twin.frontier.size = twin.count = expected
+        twin.prev = result.last_hash
+        twin.prev2 = result.before_last_hash if count > 1 else self.prev
+        twin.prev_id = result.last_id
+        twin.range_start = None
+        return twin
 
     def _signature_ok(self, checkpoint: Checkpoint) -> bool:
         if self.public_key is None:
