@@ -248,7 +248,7 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
         body: PredictRequest,
         request: Request,
         principal: Annotated[Principal, Depends(predict_gate)],
-    ) -> PredictResponse:
+    ) -> Response:
         """Score texts (``inputs``) or records (``instances``) with the configured model."""
         ctx = ctx_of(request)
         items = body.inputs if body.inputs is not None else body.instances
@@ -312,12 +312,15 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
         reasons = summary.input_reasons + summary.output_reasons
         for reason in reasons:
             ctx.add_reason(reason)
-        return PredictResponse(
+        result = PredictResponse(
             model=gw.adapter.name,
             predictions=predictions,
             guards=summary,
             request_id=ctx.request_id,
         )
+        # Serialised here, once: returning the model would make FastAPI validate
+        # it again against response_model before dumping it (same JSON either way).
+        return Response(result.model_dump_json(exclude_none=True), media_type="application/json")
 
     def _scan(direction: str) -> Callable[..., Any]:
         async def scan(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -15,6 +17,9 @@ class GatewayMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # Labelled children by label values: ``labels()`` costs a lock and a tuple
+        # build per call; routes are templates, so this stays small.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             "bastion_gateway_requests",
             "Requests handled, by route, method and status code.",
@@ -44,8 +49,17 @@ class GatewayMetrics:
         self, route: str, method: str, status: int, seconds: float, reasons: list[str]
     ) -> None:
         """Record one finished request."""
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route),
+            )
+            if len(self._children) < 4096:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         if status >= 400:
             for reason in reasons or [f"http-{status}"]:
                 self.refusals.labels(reason).inc()
