@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -75,26 +76,34 @@ def load_pipeline(path: Path | None = None) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class _Block:
-    """One TF-IDF vectoriser's vocabulary, IDF weights and its slice of the coefficients."""
+    """One TF-IDF vectoriser's vocabulary, IDF weights and its slice of the coefficients.
+
+    ``idf_of`` and ``coef_of`` are the same weights as plain Python floats: a
+    text has tens to a few hundred n-grams, and for so few NumPy's per-call
+    overhead (bincount, nonzero, fancy indexing) cost more than the arithmetic.
+    """
 
     vocabulary: dict[str, int]
     idf: FloatArray
     coef: FloatArray
     sublinear: bool
+    idf_of: list[float]
+    coef_of: list[float]
 
     def contribution(self, indices: list[int]) -> float:
         if not indices:
             return 0.0
-        counts = np.bincount(np.asarray(indices, dtype=np.intp), minlength=0)
-        keys = counts.nonzero()[0]
-        tf = counts[keys].astype(np.float64)
-        if self.sublinear:
-            tf = 1.0 + np.log(tf)
-        weights = tf * self.idf[keys]
-        norm = math.sqrt(float(weights @ weights))
-        if norm == 0.0:
+        idf, coef = self.idf_of, self.coef_of
+        squares = 0.0
+        dot = 0.0
+        for key, count in Counter(indices).items():
+            tf = 1.0 + math.log(count) if self.sublinear else float(count)
+            weight = tf * idf[key]
+            squares += weight * weight
+            dot += weight * coef[key]
+        if squares == 0.0:
             return 0.0
-        return float(weights @ self.coef[keys]) / norm
+        return dot / math.sqrt(squares)
 
 
 class InjectionClassifier:
@@ -108,11 +117,15 @@ class InjectionClassifier:
         offset = 0
         for name, vectorizer in union.transformer_list:
             size = len(vectorizer.vocabulary_)
+            idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+            block_coef = coef[offset : offset + size]
             blocks[name] = _Block(
                 {str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
-                np.asarray(vectorizer.idf_, dtype=np.float64),
-                coef[offset : offset + size],
+                idf,
+                block_coef,
                 bool(vectorizer.sublinear_tf),
+                idf.tolist(),
+                block_coef.tolist(),
             )
             offset += size
         word_vec = dict(union.transformer_list)["word"]

@@ -308,12 +308,20 @@ _PATTERNS: tuple[tuple[str, float, tuple[str, ...], re.Pattern[str]], ...] = (
 )
 
 
+# Each family's trigger words as one literal alternation: one C-level search
+# instead of a Python generator over the words (the same substring test).
+_TRIGGERS: tuple[tuple[str, float, re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (family, weight, re.compile("|".join(map(re.escape, triggers))), pattern)
+    for family, weight, triggers, pattern in _PATTERNS
+)
+
+
 def scan_heuristics(text: str) -> list[Hit]:
     """Every family that matches ``text``, strongest match per family first."""
     hits: list[Hit] = []
     lowered = text.lower()
-    for family, weight, triggers, pattern in _PATTERNS:
-        if not any(t in lowered for t in triggers):
+    for family, weight, triggers, pattern in _TRIGGERS:
+        if triggers.search(lowered) is None:
             continue
         match = pattern.search(text)
         if match:
