@@ -119,6 +119,8 @@ class GatewayMiddleware:
         self.config = config
         self.metrics = metrics
         self.writer = writer
+        # Security headers by CSP, built once (callers copy them, never mutate).
+        self._header_sets: dict[str, list[tuple[bytes, bytes]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -228,6 +230,12 @@ class GatewayMiddleware:
         csp = DOCS_CSP if path in self.config.docs_paths else API_CSP
         if any(path == p or path.startswith(p + "/") for p in self.config.page_prefixes):
             csp = PAGE_CSP
+        headers = self._header_sets.get(csp)
+        if headers is None:
+            headers = self._header_sets[csp] = self._build_security_headers(csp)
+        return headers
+
+    def _build_security_headers(self, csp: str) -> list[tuple[bytes, bytes]]:
         headers = [
             (b"x-content-type-options", b"nosniff"),
             (b"content-security-policy", csp.encode()),
