@@ -2,17 +2,25 @@
 
 For each store (SQLite file, PostgreSQL) and each repeat, in one run:
 
-* plain one-by-one   - INSERT of a prepared row (id, time, fields, JSON), one transaction each
-* chained one-by-one - ``AuditLog.append`` (validate, hash-chain, checkpoint every 256, witness)
-* plain batched      - executemany of ``--batch`` rows per transaction
+* plain one-by-one   - INSERT of a prepared row (id, time, fields, JSON) and COMMIT, one
+                       transaction each, on the raw driver connection (PostgreSQL: an
+                       autocommit INSERT, one round trip; SQLite: BEGIN, INSERT, COMMIT)
+* chained one-by-one - ``AuditLog.append`` (validate, lock, read head, hash-chain, insert,
+                       commit; a signed checkpoint every 256 events with a fsynced witness line)
+* plain batched      - the same with ``--batch`` rows per transaction (PostgreSQL: psycopg's
+                       pipelined executemany, then COMMIT)
 * chained batched    - ``AuditLog.append_many`` with ``--batch`` events per call
 * verify             - ``AuditLog.verify`` over the whole chained log (hashes, Merkle roots,
-                       signatures of database checkpoints and witness entries)
-* read rows          - the same rows fetched with one SELECT and no checks (the floor for verify)
+                       signatures of database checkpoints and witness entries); large logs
+                       are checked by two processes
+* verify, 1 process  - the same with ``parallel=False``
+* read rows          - the same rows fetched with one SELECT through the DB-API cursor and no
+                       checks (one process: the single-process floor for verify)
 
 Both sides build their rows inside the timed region (a fresh UUID, the UTC time, canonical
-JSON details - what any audit logger must do) and use the same engine settings (SQLite: WAL,
-synchronous=FULL, so every commit is durable).  Prints medians over ``--repeats`` and the
+JSON details - what any audit logger must do) and use the same driver, pool and engine
+settings (SQLite: WAL, synchronous=FULL, so every commit is durable; PostgreSQL: psycopg 3).
+Prints medians over ``--repeats`` and the
 chained/plain cost ratio.
 
     .venv/bin/python benchmarks/audit_append.py --repeats 5
@@ -104,11 +112,12 @@ def one_repeat(url: str, prefix: str, args: argparse.Namespace, workdir: Path) -
     batches = [batched[i : i + args.batch] for i in range(0, len(batched), args.batch)]
     results: dict[str, float] = {}
 
-    engine = create_engine(url, busy_timeout_seconds=10)
+    # The same driver and pool settings as the audit log's append path (no pre-ping).
+    engine = create_engine(url, busy_timeout_seconds=10, pre_ping=False)
     metadata, table = plain_table(prefix)
     metadata.create_all(engine)
-    # The same driver-level executemany the audit log uses, minus the chain columns.
-    mark = "?" if engine.dialect.name == "sqlite" else "%s"
+    postgres = engine.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
     insert = (
         f"INSERT INTO {table.name} (event_id, ts, principal, action, resource, outcome, details) "
         f"VALUES ({', '.join([mark] * 7)})"
@@ -121,11 +130,29 @@ def one_repeat(url: str, prefix: str, args: argparse.Namespace, workdir: Path) -
     )
     try:
 
+        def plain_insert(rows: list[tuple[Any, ...]]) -> None:
+            """One transaction: INSERT the rows and COMMIT, in as few round trips as possible."""
+            raw = engine.raw_connection()
+            try:
+                connection: Any = raw.driver_connection
+                if postgres and len(rows) == 1:  # an autocommit INSERT: one round trip
+                    connection.autocommit = True
+                    connection.execute(insert, rows[0])
+                    connection.autocommit = False
+                elif postgres:  # psycopg's batch path (pipelined executemany), then COMMIT
+                    with connection.pipeline():
+                        connection.cursor().executemany(insert, rows)
+                        connection.commit()
+                else:
+                    connection.execute("BEGIN")
+                    connection.executemany(insert, rows)
+                    connection.execute("COMMIT")
+            finally:
+                raw.close()
+
         def plain_single() -> None:
             for item in singles:
-                row = plain_rows([item])[0]
-                with engine.begin() as conn:
-                    conn.exec_driver_sql(insert, [row])
+                plain_insert(plain_rows([item]))
 
         def chained_single() -> None:
             for item in singles:
@@ -139,9 +166,7 @@ def one_repeat(url: str, prefix: str, args: argparse.Namespace, workdir: Path) -
 
         def plain_batched() -> None:
             for batch in batches:
-                chunk = plain_rows(batch)
-                with engine.begin() as conn:
-                    conn.exec_driver_sql(insert, chunk)
+                plain_insert(plain_rows(batch))
 
         def chained_batched() -> None:
             for batch in batches:
@@ -154,14 +179,22 @@ def one_repeat(url: str, prefix: str, args: argparse.Namespace, workdir: Path) -
         report = log.verify()
         assert report.ok, report.summary()
         results["verify"] = rate(report.events_checked, log.verify)
+        results["verify, 1 process"] = rate(
+            report.events_checked, lambda: log.verify(parallel=False)
+        )
         select_all = (
             f"SELECT seq, event_id, ts, principal, action, resource, outcome, details, "
             f"prev_hash, hash FROM {prefix}_events ORDER BY seq"
         )
 
         def read_rows() -> None:
-            with engine.connect() as conn:
-                conn.exec_driver_sql(select_all).fetchall()
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute(select_all)
+                cursor.fetchall()
+            finally:
+                raw.close()
 
         results["read rows, no checks"] = rate(report.events_checked, read_rows)
     finally:

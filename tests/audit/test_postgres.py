@@ -57,3 +57,43 @@ def test_parallel_verify_matches_sequential(
     report = pg_log.verify(parallel=True)
     assert report == pg_log.verify(parallel=False)
     assert not report.ok and report.first_bad_event_id == ids[33]
+
+
+def test_awkward_text_survives_client_side_binding(pg_log: AuditLog) -> None:
+    """The append path binds parameters client-side: quotes, backslashes and unicode round-trip."""
+    awkward = "o'brien \\x00 %s %% $1 ; COMMIT; -- é 中文"
+    event = pg_log.append(
+        principal=awkward,
+        action="a;b",
+        resource="r'); DROP TABLE x; --",
+        outcome="allow",
+        details={"q": "'\\\"", "n": 1},
+    )
+    pg_log.append_many([EventInput(awkward, "act", "res", "deny", {"k": "'"})] * 3)
+    stored = pg_log.get(event.id)
+    assert stored == event
+    assert stored.principal == awkward and stored.details == {"n": 1, "q": "'\\\""}
+    report = pg_log.verify()
+    assert report.ok and report.events_checked == 4
+
+
+def test_append_survives_a_dropped_connection(
+    pg_log: AuditLog, postgres_url: str, pg_prefix: str
+) -> None:
+    """The write path has no pre-ping: a connection the server closed is replaced once."""
+    fill(pg_log, 3)
+    engine = sa.create_engine(postgres_url)
+    try:
+        with engine.begin() as conn:
+            killed = conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND state = 'idle' AND query LIKE %s",
+                (f"INSERT INTO {pg_prefix}_events%",),
+            ).fetchall()
+    finally:
+        engine.dispose()
+    assert killed == [(True,)]
+    fill(pg_log, 2)
+    report = pg_log.verify()
+    assert report.ok and report.events_checked == 5

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
-from typing import Any
+from typing import Any, NamedTuple
 
 from bastion.core.errors import ValidationError
 from bastion.core.timeutil import isoformat, parse_iso
@@ -207,9 +207,12 @@ def check_text(name: str, value: object) -> str:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedEvent:
-    """An input validated and given its id and time, waiting for a chain position."""
+class PreparedEvent(NamedTuple):
+    """An input validated and given its id and time, waiting for a chain position.
+
+    A named tuple, not a frozen dataclass: it is built once per appended event
+    and a tuple is three times cheaper to construct.
+    """
 
     id: str
     time_text: str

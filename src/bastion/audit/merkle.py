@@ -54,8 +54,19 @@ class Frontier:
         self.size += 1
 
     def extend(self, leaves: Iterable[bytes]) -> None:
+        """Add leaf hashes in order (``append`` inlined: checkpoints fold many leaves)."""
+        nodes = self._nodes
+        prefix = NODE_PREFIX
+        size = self.size
         for leaf in leaves:
-            self.append(leaf)
+            node = leaf
+            size += 1
+            count = size
+            while not count & 1:
+                node = sha256(prefix + nodes.pop() + node).digest()
+                count >>= 1
+            nodes.append(node)
+        self.size = size
 
     def root(self) -> bytes:
         """The RFC 6962 Merkle tree head of the leaves appended so far."""

@@ -9,8 +9,10 @@ by the table prefix.  Database failures become one-line
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,8 +98,12 @@ def describe_db_error(url: str, exc: BaseException) -> str:
     return f"audit database {redact_url(url)} unavailable: {first}"
 
 
-def create_engine(url: str, *, busy_timeout_seconds: float) -> Engine:
-    """An engine for the audit store with the right dialect settings."""
+def create_engine(url: str, *, busy_timeout_seconds: float, pre_ping: bool = True) -> Engine:
+    """An engine for the audit store with the right dialect settings.
+
+    ``pre_ping=False`` is for the append path, which replaces a dropped
+    PostgreSQL connection itself instead of paying a round trip per checkout.
+    """
     try:
         parsed = sa.make_url(url)
     except ArgumentError:
@@ -116,7 +122,7 @@ def create_engine(url: str, *, busy_timeout_seconds: float) -> Engine:
                 parsed = parsed.set(drivername="postgresql+psycopg")
             return sa.create_engine(
                 parsed,
-                pool_pre_ping=True,
+                pool_pre_ping=pre_ping,
                 connect_args={"connect_timeout": max(1, round(busy_timeout_seconds))},
             )
     except (NoSuchModuleError, ImportError) as exc:
@@ -145,6 +151,19 @@ def _configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+@functools.cache
+def _driver_errors() -> tuple[type[Exception], ...]:
+    """DB-API error bases of the drivers we use directly (raw cursors bypass SQLAlchemy)."""
+    errors: list[type[Exception]] = [sqlite3.Error]
+    try:
+        import psycopg
+    except ImportError:
+        pass
+    else:
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
 @contextmanager
 def translate_errors(url: str) -> Iterator[None]:
     """Turn driver failures into ``ServiceUnavailableError`` (one line, exit 2)."""
@@ -153,6 +172,8 @@ def translate_errors(url: str) -> Iterator[None]:
     except DBAPIError as exc:
         raise ServiceUnavailableError(describe_db_error(url, exc)) from None
     except SQLAlchemyError as exc:
+        raise ServiceUnavailableError(describe_db_error(url, exc)) from None
+    except _driver_errors() as exc:
         raise ServiceUnavailableError(describe_db_error(url, exc)) from None
 
 
