@@ -3,13 +3,17 @@
 For each store (SQLite file, PostgreSQL) and each repeat, in one run:
 
 * plain one-by-one   - INSERT of a prepared row (id, time, fields, JSON) and COMMIT, one
-                       transaction each, on the raw driver connection (PostgreSQL: an
-                       autocommit INSERT, one round trip; SQLite: BEGIN, INSERT, COMMIT)
+                       transaction each, on the raw driver connection as the driver does it
+                       by default (psycopg: BEGIN, INSERT, COMMIT; SQLite: the same)
+* plain one-by-one, autocommit - PostgreSQL only: the floor, an autocommit INSERT (one
+                       message, one round trip; the chained append needs two)
 * chained one-by-one - ``AuditLog.append`` (validate, lock, read head, hash-chain, insert,
-                       commit; a signed checkpoint every 256 events with a fsynced witness line)
+                       commit; a signed checkpoint every 256 events with a fsynced witness line);
+                       the one-by-one sides alternate in blocks of 50 events
 * plain batched      - the same with ``--batch`` rows per transaction (PostgreSQL: psycopg's
                        pipelined executemany, then COMMIT)
-* chained batched    - ``AuditLog.append_many`` with ``--batch`` events per call
+* chained batched    - ``AuditLog.append_many`` with ``--batch`` events per call (alternating
+                       batch by batch with the plain side)
 * verify             - ``AuditLog.verify`` over the whole chained log (hashes, Merkle roots,
                        signatures of database checkpoints and witness entries); large logs
                        are checked by two processes
@@ -47,6 +51,7 @@ from bastion.core.crypto import generate_ed25519_private_pem, load_ed25519_priva
 from bastion.core.timeutil import isoformat, utcnow
 
 DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
+INTERLEAVE = 50  # one-by-one events per alternating block
 
 
 def sample_inputs(count: int) -> list[EventInput]:
@@ -130,15 +135,18 @@ def one_repeat(url: str, prefix: str, args: argparse.Namespace, workdir: Path) -
     )
     try:
 
-        def plain_insert(rows: list[tuple[Any, ...]]) -> None:
-            """One transaction: INSERT the rows and COMMIT, in as few round trips as possible."""
+        def plain_insert(rows: list[tuple[Any, ...]], *, autocommit: bool = False) -> None:
+            """One transaction: INSERT the rows and COMMIT, on the raw driver connection."""
             raw = engine.raw_connection()
             try:
                 connection: Any = raw.driver_connection
-                if postgres and len(rows) == 1:  # an autocommit INSERT: one round trip
+                if postgres and autocommit:  # the floor: one message, one round trip
                     connection.autocommit = True
                     connection.execute(insert, rows[0])
                     connection.autocommit = False
+                elif postgres and len(rows) == 1:  # psycopg's default: BEGIN, INSERT, COMMIT
+                    connection.execute(insert, rows[0])
+                    connection.commit()
                 elif postgres:  # psycopg's batch path (pipelined executemany), then COMMIT
                     with connection.pipeline():
                         connection.cursor().executemany(insert, rows)
@@ -150,12 +158,16 @@ def one_repeat(url: str, prefix: str, args: argparse.Namespace, workdir: Path) -
             finally:
                 raw.close()
 
-        def plain_single() -> None:
-            for item in singles:
+        def plain_single(items: list[EventInput]) -> None:
+            for item in items:
                 plain_insert(plain_rows([item]))
 
-        def chained_single() -> None:
-            for item in singles:
+        def plain_single_autocommit(items: list[EventInput]) -> None:
+            for item in items:
+                plain_insert(plain_rows([item]), autocommit=True)
+
+        def chained_single(items: list[EventInput]) -> None:
+            for item in items:
                 log.append(
                     principal=item.principal,
                     action=item.action,
@@ -164,18 +176,38 @@ def one_repeat(url: str, prefix: str, args: argparse.Namespace, workdir: Path) -
                     details=item.details,
                 )
 
-        def plain_batched() -> None:
-            for batch in batches:
-                plain_insert(plain_rows(batch))
+        def plain_batch(batch: list[EventInput]) -> None:
+            plain_insert(plain_rows(batch))
 
-        def chained_batched() -> None:
-            for batch in batches:
-                log.append_many(batch)
-
-        results["plain one-by-one"] = rate(len(singles), plain_single)
-        results["chained one-by-one"] = rate(len(singles), chained_single)
-        results["plain batched"] = rate(len(batched), plain_batched)
-        results["chained batched"] = rate(len(batched), chained_batched)
+        # The shared machine's load drifts: the sides alternate (blocks of one-by-one
+        # events, single batches) so that all of them see the same background load.
+        sides: dict[str, Callable[[list[EventInput]], None]] = {
+            "plain one-by-one": plain_single,
+            "chained one-by-one": chained_single,
+        }
+        if postgres:
+            sides["plain one-by-one, autocommit"] = plain_single_autocommit
+        spent = dict.fromkeys(sides, 0.0)
+        for start in range(0, len(singles), INTERLEAVE):
+            block = singles[start : start + INTERLEAVE]
+            for side, work in sides.items():
+                began = time.perf_counter()
+                work(block)
+                spent[side] += time.perf_counter() - began
+        for side, seconds in spent.items():
+            results[side] = len(singles) / seconds
+        batch_sides: dict[str, Callable[[list[EventInput]], object]] = {
+            "plain batched": plain_batch,
+            "chained batched": log.append_many,
+        }
+        spent = dict.fromkeys(batch_sides, 0.0)
+        for batch in batches:
+            for side, work in batch_sides.items():
+                began = time.perf_counter()
+                work(batch)
+                spent[side] += time.perf_counter() - began
+        for side, seconds in spent.items():
+            results[side] = len(batched) / seconds
         report = log.verify()
         assert report.ok, report.summary()
         results["verify"] = rate(report.events_checked, log.verify)
@@ -243,9 +275,12 @@ def main() -> None:
         medians = {metric: statistics.median(values) for metric, values in per_metric.items()}
         for metric, value in medians.items():
             print(f"{store:<10} {metric:<20} {value:>12,.0f}")
-        for mode in ("one-by-one", "batched"):
-            ratio = medians[f"plain {mode}"] / medians[f"chained {mode}"]
-            print(f"{store:<10} {'chained/plain cost, ' + mode:<34} {ratio:>5.2f}x")
+        for plain in ("plain one-by-one", "plain one-by-one, autocommit", "plain batched"):
+            if plain in medians:
+                chained = "chained batched" if "batched" in plain else "chained one-by-one"
+                ratio = medians[plain] / medians[chained]
+                label = "chained/" + plain.removeprefix("plain ")
+                print(f"{store:<10} {label:<34} {ratio:>5.2f}x")
     if args.json:
         print(json.dumps(all_results, indent=2))
 
