@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -84,6 +85,34 @@ def test_same_decisions_as_the_limits_memory_storage(limit: int, costs: list[int
 
     async def both() -> tuple[list[tuple[bool, int]], list[tuple[bool, int]]]:
         return await decisions(MovingWindowMemory()), await decisions(MemoryStorage())
+
+    ours, theirs = asyncio.run(both())
+    assert ours == theirs
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    limits=st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=3),
+    costs=st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=30),
+)
+def test_the_limiters_memory_fast_path_matches_the_generic_path(
+    limits: list[int], costs: list[int]
+) -> None:
+    """The synchronous in-process path answers exactly as the awaited strategy does."""
+    items = [parse(f"{n}/hour") for n in limits]
+
+    async def answers(storage: MemoryStorage) -> list[tuple[bool, int, int, str | None]]:
+        limiter = RateLimiter(storage, principal_limits=items, address_limits=[])
+        out = []
+        for cost in costs:
+            result = await limiter.check_principal("p", body_bytes=0)
+            if cost > 1:
+                result = await limiter._check(items, "principal", "p", cost)
+            out.append((result.allowed, result.limit, result.remaining, result.reason))
+        return out
+
+    async def both() -> tuple[list[Any], list[Any]]:
+        return await answers(MovingWindowMemory()), await answers(MemoryStorage())
 
     ours, theirs = asyncio.run(both())
     assert ours == theirs

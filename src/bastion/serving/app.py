@@ -31,7 +31,8 @@ from bastion.serving.adapters import ModelAdapter, UpstreamError, adapter_from_s
 from bastion.serving.apikeys import ApiKeyStore, key_store_from_settings
 from bastion.serving.auditwriter import AuditWriter, BatchSink
 from bastion.serving.auth import Authenticator, gate, limit_address
-from bastion.serving.context import Refusal, ctx_of, error_body
+from bastion.serving.context import Refusal, RequestContext, ctx_of, error_body
+from bastion.serving.fastpath import FastPredict, FastPredictMiddleware
 from bastion.serving.guardchain import GuardChainLike, guard_chain_from_settings
 from bastion.serving.metrics import GatewayMetrics
 from bastion.serving.middleware import GatewayMiddleware, MiddlewareConfig
@@ -121,18 +122,41 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+async def refusal_response(request: Request, exc: Refusal) -> JSONResponse:
+    """The JSON error of a refusal (registered as a handler, called by the fast path)."""
+    ctx = ctx_of(request)
+    for reason in exc.reasons:
+        ctx.add_reason(reason)
+    if exc.field:
+        ctx.field = exc.field
+    body = error_body(
+        exc.status, exc.code, exc.message, ctx.request_id, reasons=exc.reasons, field=exc.field
+    )
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+
+
+async def unavailable_response(request: Request, exc: ServiceUnavailableError) -> JSONResponse:
+    """502/503 for a failed upstream or store (handler and fast path)."""
+    ctx = ctx_of(request)
+    code = "upstream-unavailable" if isinstance(exc, UpstreamError) else "store-unavailable"
+    ctx.add_reason(code)
+    log.warning("request %s: %s", ctx.request_id, exc)
+    status = 502 if isinstance(exc, UpstreamError) else 503
+    message = "the model upstream failed" if status == 502 else "a store is unavailable"
+    return JSONResponse(error_body(status, code, message, ctx.request_id), status_code=status)
+
+
+async def unusable_response(request: Request, exc: ConfigError) -> JSONResponse:
+    """422 for input the configured model cannot use (handler and fast path)."""
+    ctx = ctx_of(request)
+    ctx.add_reason("invalid-request")
+    return JSONResponse(
+        error_body(422, "invalid-request", exc.message, ctx.request_id), status_code=422
+    )
+
+
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(Refusal)
-    async def refusal(request: Request, exc: Refusal) -> JSONResponse:
-        ctx = ctx_of(request)
-        for reason in exc.reasons:
-            ctx.add_reason(reason)
-        if exc.field:
-            ctx.field = exc.field
-        body = error_body(
-            exc.status, exc.code, exc.message, ctx.request_id, reasons=exc.reasons, field=exc.field
-        )
-        return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+    app.add_exception_handler(Refusal, refusal_response)  # type: ignore[arg-type]
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -159,23 +183,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         body = error_body(exc.status_code, code, str(exc.detail), ctx.request_id)
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(ServiceUnavailableError)
-    async def unavailable(request: Request, exc: ServiceUnavailableError) -> JSONResponse:
-        ctx = ctx_of(request)
-        code = "upstream-unavailable" if isinstance(exc, UpstreamError) else "store-unavailable"
-        ctx.add_reason(code)
-        log.warning("request %s: %s", ctx.request_id, exc)
-        status = 502 if isinstance(exc, UpstreamError) else 503
-        message = "the model upstream failed" if status == 502 else "a store is unavailable"
-        return JSONResponse(error_body(status, code, message, ctx.request_id), status_code=status)
-
-    @app.exception_handler(ConfigError)
-    async def unusable(request: Request, exc: ConfigError) -> JSONResponse:
-        ctx = ctx_of(request)
-        ctx.add_reason("invalid-request")
-        return JSONResponse(
-            error_body(422, "invalid-request", exc.message, ctx.request_id), status_code=422
-        )
+    app.add_exception_handler(ServiceUnavailableError, unavailable_response)  # type: ignore[arg-type]
+    app.add_exception_handler(ConfigError, unusable_response)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings, **overrides: Any) -> FastAPI:
@@ -204,6 +213,18 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
     app.state.gateway = gw
     _install_error_handlers(app)
     _install_routes(app, gw)
+    # Innermost: well-formed POST /v1/predict bodies skip FastAPI's routing and
+    # dependency injection; anything else (and every error) takes the route.
+    app.add_middleware(
+        FastPredictMiddleware,
+        fast=app.state.fast_predict,
+        route=next(r for r in app.routes if getattr(r, "path", None) == "/v1/predict"),
+        handlers=(
+            (Refusal, refusal_response),
+            (ServiceUnavailableError, unavailable_response),
+            (ConfigError, unusable_response),
+        ),
+    )
     # Monitoring: /dashboard (admin scope), client blocklist and model rollback hooks.
     from bastion.monitor.dashboard import install_monitoring
 
@@ -250,7 +271,10 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
         principal: Annotated[Principal, Depends(predict_gate)],
     ) -> Response:
         """Score texts (``inputs``) or records (``instances``) with the configured model."""
-        ctx = ctx_of(request)
+        payload = await run_predict(body, ctx_of(request))
+        return Response(payload, media_type="application/json")
+
+    async def run_predict(body: PredictRequest, ctx: RequestContext) -> bytes:
         items = body.inputs if body.inputs is not None else body.instances
         assert items is not None
         name = "inputs" if body.inputs is not None else "instances"
@@ -320,7 +344,9 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
         )
         # Serialised here, once: returning the model would make FastAPI validate
         # it again against response_model before dumping it (same JSON either way).
-        return Response(result.model_dump_json(exclude_none=True), media_type="application/json")
+        return result.model_dump_json(exclude_none=True).encode()
+
+    app.state.fast_predict = FastPredict(predict_gate, run_predict)
 
     def _scan(direction: str) -> Callable[..., Any]:
         async def scan(

@@ -123,6 +123,33 @@ class MovingWindowMemory(MemoryStorage):
         hits.extend([now] * amount)
         return True
 
+    def hit_and_stats(
+        self, key: str, limit: int, expiry: int, amount: int
+    ) -> tuple[bool, float, int]:
+        """``acquire_entry`` then ``get_moving_window`` in one call: (admitted, start, count).
+
+        The same rule and the same numbers as the two awaited calls, on one clock
+        reading and one window trim (the gateway makes this call per window).
+        """
+        now = time.time()
+        if amount > limit:
+            admitted = False
+            hits = self._window(key, expiry, now) if key in self._windows else None
+        else:
+            self._hits += 1
+            if self._hits % self.SWEEP_EVERY == 0:
+                self._sweep(now)
+            hits = self._window(key, expiry, now)
+            admitted = len(hits) + amount <= limit
+            if admitted:
+                if amount == 1:
+                    hits.append(now)
+                else:
+                    hits.extend([now] * amount)
+        if not hits:
+            return admitted, now, 0
+        return admitted, hits[0], len(hits)
+
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = time.time()
         if key not in self._windows:
@@ -163,6 +190,7 @@ class RateLimiter:
         self.namespace = namespace
         self.fail_open = fail_open
         self.cost_bytes = cost_bytes
+        self._memory = storage if isinstance(storage, MovingWindowMemory) else None
 
     def cost(self, body_bytes: int) -> int:
         """How many hits a request of this size costs (1 unless costing by size)."""
@@ -185,6 +213,8 @@ class RateLimiter:
     ) -> LimitResult:
         if not items:
             return LimitResult(True)
+        if self._memory is not None:
+            return self._check_memory(items, kind, who, cost)
         tightest: LimitResult | None = None
         try:
             for item in items:
@@ -211,6 +241,36 @@ class RateLimiter:
             return LimitResult(self.fail_open, reason=STORE_DOWN, store_down=True)
         assert tightest is not None
         return tightest
+
+    def _check_memory(
+        self, items: Sequence[RateLimitItem], kind: str, who: str, cost: int
+    ) -> LimitResult:
+        """In-process windows: no awaits, no storage round trips, same results."""
+        memory = self._memory
+        assert memory is not None
+        tightest: LimitResult | None = None
+        for item, key, expiry in self._keyed(items, kind, who):
+            admitted, start, count = memory.hit_and_stats(key, item.amount, expiry, cost)
+            result = LimitResult(
+                admitted,
+                item.amount,
+                item.amount - count,
+                math.ceil(start + expiry - time.time()),
+                None if admitted else RATE_LIMITED,
+            )
+            if not admitted:
+                return result
+            if tightest is None or result.remaining < tightest.remaining:
+                tightest = result
+        assert tightest is not None
+        return tightest
+
+    def _keyed(
+        self, items: Sequence[RateLimitItem], kind: str, who: str
+    ) -> list[tuple[RateLimitItem, str, int]]:
+        return [
+            (item, item.key_for(self.namespace, kind, who), item.get_expiry()) for item in items
+        ]
 
     async def ping(self) -> bool:
         """True when the storage answers."""
