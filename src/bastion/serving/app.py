@@ -88,9 +88,15 @@ class Gateway:
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     writer: AuditWriter | None = None
 
+    _authenticator: Authenticator | None = field(default=None, repr=False)
+
     @property
     def authenticator(self) -> Authenticator:
-        return Authenticator(self.keys, self.verifier)
+        """Built once per (key store, verifier) pair: the gate asks on every request."""
+        current = self._authenticator
+        if current is None or current.keys is not self.keys or current.tokens is not self.verifier:
+            current = self._authenticator = Authenticator(self.keys, self.verifier)
+        return current
 
 
 def build_gateway(settings: Settings, **overrides: Any) -> Gateway:
