@@ -21,10 +21,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from bastion.core.errors import ConfigError, ServiceUnavailableError
 from bastion.core.settings import redact_url
+from bastion.core.sql import parse_store_url
 
 _PREFIX = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 _IMMEDIATE = "bastion_audit_immediate"
@@ -104,10 +105,7 @@ def create_engine(url: str, *, busy_timeout_seconds: float, pre_ping: bool = Tru
     ``pre_ping=False`` is for the append path, which replaces a dropped
     PostgreSQL connection itself instead of paying a round trip per checkout.
     """
-    try:
-        parsed = sa.make_url(url)
-    except ArgumentError:
-        raise ConfigError(f"audit URL {redact_url(url)!r} is not a valid SQLAlchemy URL") from None
+    parsed = parse_store_url(url, what="audit")
     backend = parsed.get_backend_name()
     try:
         if backend == "sqlite":
@@ -118,8 +116,6 @@ def create_engine(url: str, *, busy_timeout_seconds: float, pre_ping: bool = Tru
             _configure_sqlite(engine, busy_timeout_seconds)
             return engine
         if backend == "postgresql":
-            if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
-                parsed = parsed.set(drivername="postgresql+psycopg")
             return sa.create_engine(
                 parsed,
                 pool_pre_ping=pre_ping,

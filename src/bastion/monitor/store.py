@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bastion.core.errors import ConfigError, NotFoundError, ServiceUnavailableError, ValidationError
 from bastion.core.settings import Settings, redact_url
+from bastion.core.sql import parse_store_url
 from bastion.core.timeutil import isoformat, parse_iso, utcnow
 
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -119,15 +120,7 @@ class MonitorStore:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", table_prefix):
             raise ConfigError(f"table prefix {table_prefix!r} must be lowercase letters/digits/_")
         self._url = url
-        try:
-            parsed = sa.make_url(url)
-        except sa.exc.ArgumentError:
-            raise ConfigError(f"monitor store URL {redact_url(url)!r} is not valid") from None
-        if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() not in (
-            "psycopg",
-            "psycopg2",
-        ):
-            parsed = parsed.set(drivername="postgresql+psycopg")
+        parsed = parse_store_url(url, what="monitor store")
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if parsed.get_backend_name() == "sqlite":
             kwargs = {"connect_args": {"timeout": 10}}

@@ -33,6 +33,7 @@ from bastion.core.errors import (
     ValidationError,
 )
 from bastion.core.settings import Settings, redact_url
+from bastion.core.sql import parse_store_url
 from bastion.core.timeutil import isoformat, parse_iso, utcnow
 
 KEY_PREFIX = "bsk"
@@ -174,15 +175,7 @@ class ApiKeyStore:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", table_prefix):
             raise ConfigError(f"table prefix {table_prefix!r} must be lowercase letters/digits/_")
         self._url = url
-        try:
-            parsed = sa.make_url(url)
-        except sa.exc.ArgumentError:
-            raise ConfigError(f"key store URL {redact_url(url)!r} is not valid") from None
-        if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() not in (
-            "psycopg",
-            "psycopg2",
-        ):
-            parsed = parsed.set(drivername="postgresql+psycopg")
+        parsed = parse_store_url(url, what="key store")
         kwargs: dict[str, object] = {"pool_pre_ping": True}
         self._sqlite = parsed.get_backend_name() == "sqlite"
         if self._sqlite:
