@@ -166,7 +166,10 @@ def test_intact_tail_is_not_rescanned(
 ) -> None:
     """The child's range is accepted as is: the parent reads only its own rows."""
     from bastion.audit import verify
+    from bastion.audit.rangescan import fork_available
 
+    if not fork_available():  # threads left by earlier tests make verify stay sequential
+        pytest.skip("this process has other threads; verification does not fork then")
     log = _filled(make_log)
     read_by_parent: list[int] = []
     original = verify.event_rows
