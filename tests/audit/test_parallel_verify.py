@@ -10,6 +10,7 @@ import pytest
 
 from bastion.audit import AuditLog, EventInput
 from bastion.audit.events import event_hash
+from bastion.audit.rangescan import fork_available
 from bastion.audit.verify import PARENT_SHARE
 from tests.audit.conftest import LogFactory
 
@@ -20,6 +21,16 @@ BIG_SPLIT = 1024
 EVENTS = "bastion_audit_events"
 CHECKPOINTS = "bastion_audit_checkpoints"
 Tamper = Callable[[sqlite3.Connection, int], None]
+
+
+@pytest.fixture(autouse=True)
+def _forkable_process() -> None:
+    """Verification forks only from a single-threaded process; otherwise it stays sequential
+    and these comparisons would prove nothing.  Threads left by earlier tests in a full run
+    make this skip here; ``test_parallel_verify_isolated.py`` runs the module in a fresh
+    process so it is always exercised."""
+    if not fork_available():
+        pytest.skip("other threads in this process; run in a fresh process by the isolated test")
 
 
 def _row(db: sqlite3.Connection, seq: int) -> tuple[object, ...]:
@@ -166,10 +177,7 @@ def test_intact_tail_is_not_rescanned(
 ) -> None:
     """The child's range is accepted as is: the parent reads only its own rows."""
     from bastion.audit import verify
-    from bastion.audit.rangescan import fork_available
 
-    if not fork_available():  # threads left by earlier tests make verify stay sequential
-        pytest.skip("this process has other threads; verification does not fork then")
     log = _filled(make_log)
     read_by_parent: list[int] = []
     original = verify.event_rows
