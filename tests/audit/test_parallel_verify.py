@@ -192,6 +192,26 @@ def test_intact_tail_is_not_rescanned(
     assert sum(read_by_parent) == SPLIT
 
 
+def test_child_checks_the_tail_signatures(
+    make_log: LogFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent verifies only the signatures of checkpoints in its own range."""
+    from bastion.audit.checkpoints import Checkpoint
+
+    log = _filled(make_log)
+    checked_by_parent: list[int] = []
+    original = Checkpoint.signature_valid
+
+    def counting(self: Checkpoint, *args: object) -> bool:
+        checked_by_parent.append(self.tree_size)
+        return original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Checkpoint, "signature_valid", counting)
+    report = log.verify(parallel=True)
+    assert report.ok and report.checkpoints_checked == SIZE // 8
+    assert checked_by_parent and max(checked_by_parent) <= SPLIT
+
+
 @pytest.mark.parametrize("every", [8, 100, 256])
 def test_block_roots_intact(make_log: LogFactory, every: int) -> None:
     log = _filled(make_log, BIG, every)

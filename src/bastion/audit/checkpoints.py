@@ -52,15 +52,18 @@ class Checkpoint:
             self.tree_size, self.root, self.head_hash, self.head_event_id, self.time, self.key_id
         )
 
-    def signature_valid(self, public_key: Ed25519PublicKey) -> bool:
-        """True when the signature verifies under ``public_key`` and the key id matches."""
+    def signature_valid(self, public_key: Ed25519PublicKey, message: bytes | None = None) -> bool:
+        """True when the signature verifies under ``public_key`` and the key id matches.
+
+        ``message`` may be passed when the caller already built :meth:`message`.
+        """
         if not crypto.constant_time_equal(self.key_id, crypto.key_id(public_key)):
             return False
         try:
             signature = crypto.b64decode(self.signature)
         except ValueError:
             return False
-        return crypto.verify(public_key, signature, self.message())
+        return crypto.verify(public_key, signature, message or self.message())
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -20,13 +20,15 @@ import json
 import multiprocessing
 import threading
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from hashlib import sha256
 from multiprocessing.connection import Connection as PipeEnd
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 
+from bastion.audit.checkpoints import Checkpoint
 from bastion.audit.events import FORMAT_TAG, SEPARATOR, SEPARATOR_COUNT
 from bastion.audit.merkle import NODE_PREFIX
 from bastion.audit.store import Tables
@@ -38,13 +40,39 @@ HASH_SIZE = 32
 _INHERITED_POOLS: list[object] = []
 
 
+_HASHED_FIELDS = ("event_id", "ts", "principal", "action", "resource", "outcome", "details")
+SEPARATOR_BYTE = SEPARATOR.encode()
+
+
+def _payload_sql(dialect: str) -> str:
+    """SQL for the bytes an event's hash covers, minus ``prev_hash``.
+
+    ``\\x00``, the format tag and the seven fields joined by the separator, built
+    by the database: one bytes value per row instead of eight Python strings to
+    decode, join and re-encode (the single largest cost of verification).  NULL
+    when a field is NULL or (SQLite) not text, which the scan reports as a
+    malformed row.
+    """
+    code = ord(SEPARATOR)
+    if dialect == "sqlite":
+        joined = f" || char({code}) || ".join(_HASHED_FIELDS)
+        typed = " AND ".join(f"typeof({name}) = 'text'" for name in _HASHED_FIELDS)
+        return (
+            f"CASE WHEN {typed} THEN "
+            f"CAST(x'00' || '{FORMAT_TAG}' || char({code}) || {joined} AS BLOB) END"
+        )
+    joined = f" || chr({code}) || ".join(_HASHED_FIELDS)
+    return f"'\\x00'::bytea || convert_to('{FORMAT_TAG}' || chr({code}) || {joined}, 'UTF8')"
+
+
 def _select_sql(tables: Tables, dialect: str, *, bounded: bool) -> str:
-    """Keyset-paginated SELECT of full event rows (``seq > ?``, optionally ``seq < ?``)."""
+    """Keyset-paginated SELECT (``seq > ?``, optionally ``seq < ?``) of
+    ``(seq, event_id, payload, prev_hash, hash)``; see :func:`_payload_sql`."""
     mark = "?" if dialect == "sqlite" else "%s"
     upper = f" AND seq < {mark}" if bounded else ""
     return (
-        f"SELECT seq, event_id, ts, principal, action, resource, outcome, details, "  # noqa: S608 - validated identifier
-        f"prev_hash, hash FROM {tables.events.name} WHERE seq > {mark}{upper} "
+        f"SELECT seq, event_id, {_payload_sql(dialect)}, prev_hash, hash "  # noqa: S608 - constants
+        f"FROM {tables.events.name} WHERE seq > {mark}{upper} "
         f"ORDER BY seq LIMIT {BATCH_SIZE}"
     )
 
@@ -52,7 +80,8 @@ def _select_sql(tables: Tables, dialect: str, *, bounded: bool) -> str:
 def event_rows(
     engine: Engine, tables: Tables, *, after: int = -1, before: int | None = None
 ) -> Iterator[Sequence[Any]]:
-    """Batches of plain row tuples in sequence order, ``after < seq (< before)``.
+    """Batches of ``(seq, event_id, payload, prev_hash, hash)`` tuples in sequence
+    order, ``after < seq (< before)``; the event hash is ``sha256(payload + prev_hash)``.
 
     Reads through the DB-API cursor (no SQLAlchemy row objects: they cost as much
     as the hashing) and ends the read transaction after every batch.
@@ -109,6 +138,7 @@ class RangeResult:
     blocks: tuple[int, ...] = ()
     nodes: bytes = b""
     heads: dict[int, tuple[str, bytes]] = field(default_factory=dict)
+    valid_signatures: frozenset[int] = frozenset()  # indexes into the checkpoints sent
 
 
 def fork_available() -> bool:
@@ -138,7 +168,7 @@ def check_range(
     ``start`` must be a multiple of ``2**block_bits``.
     """
     block = 1 << block_bits
-    sep, tag, want_seps = SEPARATOR, FORMAT_TAG, SEPARATOR_COUNT
+    sep, want_seps = SEPARATOR_BYTE, SEPARATOR_COUNT
     expected = start
     first_prev: bytes | None = None
     prev = before_prev = b""
@@ -150,24 +180,12 @@ def check_range(
     heads: dict[int, tuple[str, bytes]] = {}
     try:
         for batch in event_rows(engine, tables, after=start - 1):
-            for (
-                seq,
-                event_id,
-                ts,
-                principal,
-                action,
-                resource,
-                outcome,
-                details,
-                ph,
-                stored,
-            ) in batch:
+            for seq, event_id, payload, ph, stored in batch:
                 if seq != expected:
                     return RangeResult(ok=False)
-                text = sep.join((tag, event_id, ts, principal, action, resource, outcome, details))
-                if text.count(sep) != want_seps:
+                if payload.count(sep) != want_seps:
                     return RangeResult(ok=False)
-                computed = sha256(b"\x00" + text.encode() + ph).digest()
+                computed = sha256(payload + ph).digest()
                 if computed != stored:
                     return RangeResult(ok=False)
                 if first_prev is None:
@@ -223,6 +241,7 @@ def _encode(result: RangeResult) -> bytes:
         "block_bits": result.block_bits,
         "blocks": list(result.blocks),
         "heads": {str(size): [eid, digest.hex()] for size, (eid, digest) in result.heads.items()},
+        "valid_signatures": sorted(result.valid_signatures),
     }
     return json.dumps(header).encode()
 
@@ -243,6 +262,7 @@ def _decode(header_bytes: bytes, nodes: bytes) -> RangeResult:
             int(size): (str(eid), bytes.fromhex(digest))
             for size, (eid, digest) in header["heads"].items()
         },
+        valid_signatures=frozenset(int(i) for i in header["valid_signatures"]),
     )
 
 
@@ -252,6 +272,8 @@ def _child_main(
     start: int,
     anchor_sizes: frozenset[int],
     block_bits: int,
+    public_key: Ed25519PublicKey | None,
+    signed: Sequence[tuple[bytes, Checkpoint]],
     out: PipeEnd,
 ) -> None:
     # A fresh pool in the child: the parent's pooled connections stay untouched.
@@ -259,6 +281,13 @@ def _child_main(
     engine.dispose(close=False)
     try:
         result = check_range(engine, tables, start, anchor_sizes, block_bits)
+        if result.ok and public_key is not None:
+            valid = frozenset(
+                index
+                for index, (message, checkpoint) in enumerate(signed)
+                if checkpoint.signature_valid(public_key, message)
+            )
+            result = replace(result, valid_signatures=valid)
     except Exception:  # any failure means "re-check sequentially"
         result = RangeResult(ok=False)
     finally:
@@ -269,7 +298,12 @@ def _child_main(
 
 
 class RangeWorker:
-    """A forked child checking ``seq >= start``; use as a context manager."""
+    """A forked child checking ``seq >= start``; use as a context manager.
+
+    With a ``public_key`` it also verifies the signatures of ``signed``
+    (message, checkpoint) pairs and reports the valid ones by index; the parent
+    checks any other signature itself.
+    """
 
     def __init__(
         self,
@@ -278,12 +312,23 @@ class RangeWorker:
         start: int,
         anchor_sizes: Collection[int],
         block_bits: int,
+        public_key: Ed25519PublicKey | None = None,
+        signed: Sequence[tuple[bytes, Checkpoint]] = (),
     ) -> None:
         context = multiprocessing.get_context("fork")
         self._reader, writer = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_child_main,
-            args=(engine, tables, start, frozenset(anchor_sizes), block_bits, writer),
+            args=(
+                engine,
+                tables,
+                start,
+                frozenset(anchor_sizes),
+                block_bits,
+                public_key,
+                tuple(signed),
+                writer,
+            ),
             daemon=True,
         )
         self._process.start()

@@ -21,9 +21,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 
 from bastion.audit.checkpoints import Checkpoint, read_witness
-from bastion.audit.events import FORMAT_TAG, GENESIS_HASH, SEPARATOR, SEPARATOR_COUNT
+from bastion.audit.events import GENESIS_HASH, SEPARATOR_COUNT
 from bastion.audit.merkle import NODE_PREFIX, Frontier
-from bastion.audit.rangescan import RangeResult, RangeWorker, event_rows, fork_available, last_seq
+from bastion.audit.rangescan import (
+    SEPARATOR_BYTE,
+    RangeResult,
+    RangeWorker,
+    event_rows,
+    fork_available,
+    last_seq,
+)
 from bastion.audit.store import Tables
 from bastion.core.errors import ValidationError
 
@@ -69,6 +76,15 @@ class VerificationReport:
 class _Anchor:
     checkpoint: Checkpoint
     source: str  # "database" or "witness line N"
+    message: bytes  # checkpoint.message(), built once
+
+    @property
+    def signed(self) -> tuple[bytes, str]:
+        return self.message, self.checkpoint.signature
+
+
+def _anchor(checkpoint: Checkpoint, source: str) -> _Anchor:
+    return _Anchor(checkpoint, source, checkpoint.message())
 
 
 class _TamperFoundError(Exception):
@@ -110,7 +126,7 @@ def verify_log(
         if witness_path is not None:
             for entry in read_witness(witness_path):
                 anchors.setdefault(entry.checkpoint.tree_size, []).append(
-                    _Anchor(entry.checkpoint, f"witness line {entry.line}")
+                    _anchor(entry.checkpoint, f"witness line {entry.line}")
                 )
                 witness_count += 1
     except ValidationError as exc:
@@ -124,7 +140,7 @@ def verify_log(
         )
     db_checkpoints = _checkpoint_rows(engine, tables)
     for checkpoint in db_checkpoints:
-        anchors.setdefault(checkpoint.tree_size, []).append(_Anchor(checkpoint, "database"))
+        anchors.setdefault(checkpoint.tree_size, []).append(_anchor(checkpoint, "database"))
 
     state = _Scan(anchors, public_key)
     try:
@@ -158,10 +174,20 @@ def _scan_events(engine: Engine, tables: Tables, state: _Scan, parallel: bool | 
             state.scan(batch)
         return state
     split, block_bits = plan
-    with RangeWorker(engine, tables, split, state.sizes, block_bits) as worker:
+    # The child also checks the signatures of the checkpoints in its range (one
+    # Ed25519 verification each is a visible share of the work).
+    tail_checkpoints = state.unverified_signatures(after=split)
+    with RangeWorker(
+        engine, tables, split, state.sizes, block_bits, state.public_key, tail_checkpoints
+    ) as worker:
         for batch in event_rows(engine, tables, before=split):
             state.scan(batch)
         result = worker.result()
+    state.good_signatures.update(
+        (message, checkpoint.signature)
+        for index, (message, checkpoint) in enumerate(tail_checkpoints)
+        if index in result.valid_signatures
+    )
     folded = state.fold(split, result)
     if folded is not None:
         return folded
@@ -206,8 +232,7 @@ class _Scan:
 
     def scan(self, batch: Sequence[Any]) -> None:
         # Locals for speed: this loop is the verification throughput.
-        sep = SEPARATOR
-        tag = FORMAT_TAG
+        sep = SEPARATOR_BYTE
         want_seps = SEPARATOR_COUNT
         node_prefix = NODE_PREFIX
         nodes = self.frontier._nodes
@@ -220,7 +245,7 @@ class _Scan:
         row: Any = None
         try:
             for row in batch:
-                seq, event_id, ts, principal, action, resource, outcome, details, ph, stored = row
+                seq, event_id, payload, ph, stored = row
                 if seq != expected:
                     missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
                     raise _TamperFoundError(
@@ -228,10 +253,9 @@ class _Scan:
                         event_id,
                         seq,
                     )
-                text = sep.join((tag, event_id, ts, principal, action, resource, outcome, details))
-                if text.count(sep) != want_seps:
+                if payload.count(sep) != want_seps:
                     raise _TamperFoundError("a field contains a separator character", event_id, seq)
-                computed = sha256(b"\x00" + text.encode() + ph).digest()
+                computed = sha256(payload + ph).digest()
                 if computed != stored:
                     raise _TamperFoundError(
                         "contents changed: stored hash does not match the event's fields",
@@ -352,13 +376,24 @@ class _Scan:
         twin.range_start = None
         return twin
 
-    def _signature_ok(self, checkpoint: Checkpoint) -> bool:
+    def unverified_signatures(self, *, after: int) -> list[tuple[bytes, Checkpoint]]:
+        """Distinct (message, checkpoint) pairs of anchors beyond ``after`` events."""
+        if self.public_key is None:
+            return []
+        pending: dict[tuple[bytes, str], Checkpoint] = {}
+        for size in self.sizes:
+            if size > after:
+                for anchor in self.anchors[size]:
+                    pending.setdefault(anchor.signed, anchor.checkpoint)
+        return [(message, checkpoint) for (message, _sig), checkpoint in pending.items()]
+
+    def _signature_ok(self, anchor: _Anchor) -> bool:
         if self.public_key is None:
             return True
-        signed = (checkpoint.message(), checkpoint.signature)
+        signed = anchor.signed
         if signed in self.good_signatures:
             return True
-        if checkpoint.signature_valid(self.public_key):
+        if anchor.checkpoint.signature_valid(self.public_key, anchor.message):
             self.good_signatures.add(signed)
             return True
         return False
@@ -367,7 +402,7 @@ class _Scan:
         root = self.frontier.root()
         for anchor in self.anchors[size]:
             checkpoint = anchor.checkpoint
-            if not self._signature_ok(checkpoint):
+            if not self._signature_ok(anchor):
                 raise _TamperFoundError(
                     f"checkpoint at tree size {size} ({anchor.source}) has an invalid signature "
                     "or was signed with another key",
@@ -401,7 +436,7 @@ class _Scan:
         size = self.sizes[self.next_anchor_index]
         anchor = self.anchors[size][0]
         checkpoint = anchor.checkpoint
-        if not self._signature_ok(checkpoint):
+        if not self._signature_ok(anchor):
             raise _TamperFoundError(
                 f"checkpoint at tree size {size} ({anchor.source}) has an invalid signature "
                 "or was signed with another key",
