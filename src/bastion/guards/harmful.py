@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bastion.guards.base import Action, Guard, ScanContext, Verdict, merge_spans, replace_spans
+from bastion.guards.literals import LiteralSet, view
 from bastion.guards.profanity import profanity_model
 from bastion.privacy.detect.span import Span
 
@@ -237,6 +238,12 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     ),
 )
 
+# All trigger words tested together against the text's shared trigram table.
+_TRIGGERS = LiteralSet(t for _, triggers, _ in _PATTERNS for t in triggers)
+_GATED: tuple[tuple[str, frozenset[str], re.Pattern[str]], ...] = tuple(
+    (category, frozenset(triggers), pattern) for category, triggers, pattern in _PATTERNS
+)
+
 
 class HarmfulContentGuard(Guard):
     """Offensive language, self-harm, violence, hate and sexual content, each with its own action.
@@ -281,9 +288,9 @@ class HarmfulContentGuard(Guard):
                     Span(s, e, "HARMFUL:profanity", result.probability)
                     for s, e in result.offensive_spans
                 )
-        lowered = text.lower()
-        for category, triggers, pattern in _PATTERNS:
-            if self.categories[category] is Action.ALLOW or not any(t in lowered for t in triggers):
+        present = _TRIGGERS.present(view(text))
+        for category, triggers, pattern in _GATED if present else ():
+            if self.categories[category] is Action.ALLOW or triggers.isdisjoint(present):
                 continue
             for match in pattern.finditer(text):
                 triggered[category] = 1.0

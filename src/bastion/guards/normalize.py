@@ -33,6 +33,17 @@ _ANY_HIDDEN = re.compile(f"[{_ZERO_WIDTH}{_BIDI}{_TAGS}{_VARIATION_SUPPLEMENT}{_
 _TAG_RUN = re.compile(f"[{_TAGS}]+")
 
 
+# ASCII bytes that are never hidden characters: deleting them leaves only the hidden ones.
+_ASCII_VISIBLE = bytes(b for b in range(128) if not _ANY_HIDDEN.match(chr(b)))
+
+
+def has_hidden(text: str) -> bool:
+    """True when ``text`` contains any invisible, bidi-control, tag or control character."""
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, _ASCII_VISIBLE))
+    return _ANY_HIDDEN.search(text) is not None
+
+
 def strip_hidden(text: str) -> str:
     """Remove every invisible, bidi-control, tag and control character."""
     return _ANY_HIDDEN.sub("", text)
@@ -40,7 +51,7 @@ def strip_hidden(text: str) -> str:
 
 def normalize_text(text: str) -> str:
     """NFKC with hidden characters removed; idempotent."""
-    if text.isascii() and not _ANY_HIDDEN.search(text):
+    if text.isascii() and not has_hidden(text):
         return text
     return strip_hidden(unicodedata.normalize("NFKC", strip_hidden(text)))
 
@@ -55,7 +66,7 @@ def decode_tag_characters(text: str) -> str:
 
 def hidden_reasons(text: str) -> list[str]:
     """Reason codes for each class of hidden character present in ``text``."""
-    if text.isascii() and not _ANY_HIDDEN.search(text):
+    if not has_hidden(text):
         return []
     return [reason for reason, pattern in _CLASSES if pattern.search(text)]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from bastion.guards.base import Action, Guard, ScanContext, Verdict, merge_spans, replace_spans
+from bastion.guards.literals import LiteralSet, view
 from bastion.privacy.detect.span import Span
 
 # (kind, triggers, pattern): a pattern runs only when a lowercase trigger occurs.
@@ -103,12 +104,21 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
 )
 
 
+# All trigger words tested together against the text's shared trigram table.
+_TRIGGERS = LiteralSet(t for _, triggers, _ in _PATTERNS for t in triggers)
+_GATED: tuple[tuple[str, frozenset[str], re.Pattern[str]], ...] = tuple(
+    (kind, frozenset(triggers), pattern) for kind, triggers, pattern in _PATTERNS
+)
+
+
 def find_secrets(text: str) -> tuple[Span, ...]:
     """Non-overlapping spans of every credential found, typed ``SECRET:<kind>``."""
     spans: list[Span] = []
-    lowered = text.lower()
-    for kind, triggers, pattern in _PATTERNS:
-        if not any(t in lowered for t in triggers):
+    present = _TRIGGERS.present(view(text))
+    if not present:
+        return ()
+    for kind, triggers, pattern in _GATED:
+        if triggers.isdisjoint(present):
             continue
         for match in pattern.finditer(text):
             if match.end() > match.start():

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import chain, pairwise
+from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,10 @@ _WINDOW_STEP = 200
 _CACHE_LIMIT = 50_000
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+# Per distinct word: packed char n-gram indices, packed token ids, and how many of each.
+_WordEntry = tuple[bytes, bytes, int, int]
+_FIRST, _SECOND, _THIRD, _FOURTH = (itemgetter(i) for i in range(4))
 
 
 def data_path(name: str) -> Path:
@@ -74,80 +78,125 @@ def load_pipeline(path: Path | None = None) -> Any:
         raise IntegrityError(f"{target}: refusing to load classifier ({exc})") from exc
 
 
+def _count(indices: IntArray) -> tuple[IntArray, IntArray]:
+    """Distinct values and how often each occurs (``np.unique`` without its overhead)."""
+    ordered = np.sort(indices)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    return ordered[starts], np.diff(np.append(starts, len(ordered)))
+
+
 @dataclass(frozen=True, slots=True)
 class _Block:
-    """One TF-IDF vectoriser's vocabulary, IDF weights and its slice of the coefficients.
+    """One TF-IDF vectoriser's IDF weights and its slice of the coefficients."""
 
-    ``idf_of`` and ``coef_of`` are the same weights as plain Python floats: a
-    text has tens to a few hundred n-grams, and for so few NumPy's per-call
-    overhead (bincount, nonzero, fancy indexing) cost more than the arithmetic.
-    """
-
-    vocabulary: dict[str, int]
     idf: FloatArray
     coef: FloatArray
     sublinear: bool
-    idf_of: list[float]
-    coef_of: list[float]
 
-    def contribution(self, indices: list[int]) -> float:
-        if not indices:
+    def contribution(self, indices: IntArray) -> float:
+        """The block's share of the decision for one window: coef . l2normalise(tf * idf)."""
+        if not len(indices):
             return 0.0
-        idf, coef = self.idf_of, self.coef_of
-        squares = 0.0
-        dot = 0.0
-        for key, count in Counter(indices).items():
-            tf = 1.0 + math.log(count) if self.sublinear else float(count)
-            weight = tf * idf[key]
-            squares += weight * weight
-            dot += weight * coef[key]
+        keys, counts = _count(indices)
+        tf = 1.0 + np.log(counts) if self.sublinear else counts.astype(np.float64)
+        weights = tf * self.idf[keys]
+        squares = float(weights @ weights)
         if squares == 0.0:
             return 0.0
-        return dot / math.sqrt(squares)
+        return float(weights @ self.coef[keys]) / math.sqrt(squares)
+
+
+@dataclass(frozen=True, slots=True)
+class _Features:
+    """A text's n-gram indices laid out word by word, so any run of words is a slice.
+
+    ``chars`` holds every in-vocabulary character n-gram, word after word;
+    ``unigrams`` one entry per token (-1 when not in the vocabulary) and
+    ``bigrams`` one per adjacent token pair.  The offsets say where each word
+    starts in ``chars`` and in the token arrays.
+    """
+
+    chars: IntArray
+    char_offsets: list[int]
+    unigrams: IntArray
+    bigrams: IntArray
+    token_offsets: list[int]
+
+    @property
+    def words(self) -> int:
+        return len(self.char_offsets) - 1
 
 
 class InjectionClassifier:
-    """Probability that a text is a prompt injection, from the bundled linear model."""
+    """Probability that a text is a prompt injection, from the bundled linear model.
+
+    Each distinct lowercased word is analysed once (cached): its character
+    n-gram indices and its token ids.  A text is then a concatenation of
+    cached arrays, and every 200-word window is a slice of them; per window the
+    counting, TF-IDF weighting, normalisation and dot products are vectorised.
+    """
 
     def __init__(self, pipeline: Any, threshold: float | None = None) -> None:
         union = pipeline.named_steps["features"]
         model = pipeline.named_steps["model"]
         coef = np.asarray(model.coef_[0], dtype=np.float64)
+        word_vec = dict(union.transformer_list)["word"]
+        char_vec = dict(union.transformer_list)["char"]
+        if (
+            word_vec.analyzer != "word"
+            or char_vec.analyzer != "char_wb"
+            or word_vec.ngram_range[0] != 1
+            or word_vec.ngram_range[1] not in (1, 2)
+        ):
+            raise IntegrityError("injection classifier has an unexpected feature layout")
         blocks: dict[str, _Block] = {}
+        vocabularies: dict[str, dict[str, int]] = {}
         offset = 0
         for name, vectorizer in union.transformer_list:
             size = len(vectorizer.vocabulary_)
-            idf = np.asarray(vectorizer.idf_, dtype=np.float64)
-            block_coef = coef[offset : offset + size]
             blocks[name] = _Block(
-                {str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
-                idf,
-                block_coef,
+                np.asarray(vectorizer.idf_, dtype=np.float64),
+                coef[offset : offset + size].copy(),
                 bool(vectorizer.sublinear_tf),
-                idf.tolist(),
-                block_coef.tolist(),
             )
+            vocabularies[name] = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
             offset += size
-        word_vec = dict(union.transformer_list)["word"]
-        char_vec = dict(union.transformer_list)["char"]
-        if word_vec.analyzer != "word" or char_vec.analyzer != "char_wb":
-            raise IntegrityError("injection classifier has an unexpected feature layout")
         self._word = blocks["word"]
         self._char = blocks["char"]
-        self._word_ngrams: tuple[int, int] = tuple(word_vec.ngram_range)
+        self._chars = vocabularies["char"]
         self._char_ngrams: tuple[int, int] = tuple(char_vec.ngram_range)
+        # Every token that occurs in a word n-gram gets an id; unigram and bigram
+        # indices are then array look-ups on ids.
+        token_ids: dict[str, int] = {}
+        for gram in vocabularies["word"]:
+            for token in gram.split(" "):
+                token_ids.setdefault(token, len(token_ids))
+        unigram_of = np.full(len(token_ids) + 1, -1, dtype=np.intp)  # last slot: unknown token
+        pairs: list[tuple[int, int]] = []
+        for gram, index in vocabularies["word"].items():
+            parts = gram.split(" ")
+            if len(parts) == 1:
+                unigram_of[token_ids[gram]] = index
+            else:
+                pairs.append((token_ids[parts[0]] * len(token_ids) + token_ids[parts[1]], index))
+        pairs.sort()
+        self._token_ids = token_ids
+        self._unknown = len(token_ids)
+        self._unigram_of: IntArray = unigram_of
+        self._pair_keys: IntArray = np.array([k for k, _ in pairs], dtype=np.intp)
+        self._pair_index: IntArray = np.array([i for _, i in pairs], dtype=np.intp)
         self._intercept = float(model.intercept_[0])
-        self._cache: dict[str, tuple[list[int], list[int], list[str]]] = {}
+        self._cache: dict[str, _WordEntry] = {}
         self.pipeline = pipeline
         self.threshold = threshold if threshold is not None else _default_threshold()
 
     # Features, mirroring scikit-learn's analyzers ------------------------------------
-    def _word_features(self, word: str) -> tuple[list[int], list[int], list[str]]:
-        """Char n-gram indices, word-unigram indices and regex tokens of one lowercased word."""
+    def _word_features(self, word: str) -> _WordEntry:
+        """Char n-gram indices and token ids of one lowercased word, packed, with their counts."""
         cached = self._cache.get(word)
         if cached is not None:
             return cached
-        chars = self._char.vocabulary
+        chars = self._chars
         padded = f" {word} "
         length = len(padded)
         low, high = self._char_ngrams
@@ -163,50 +212,62 @@ class InjectionClassifier:
                 index = chars.get(padded[start : start + n])
                 if index is not None:
                     char_found.append(index)
-        tokens = _WORD.findall(word)
-        words = self._word.vocabulary
-        unigrams = [i for t in tokens if (i := words.get(t)) is not None]
-        entry = (char_found, unigrams, tokens)
+        ids = [self._token_ids.get(t, self._unknown) for t in _WORD.findall(word)]
+        entry = (
+            np.array(char_found, dtype=np.intp).tobytes(),
+            np.array(ids, dtype=np.intp).tobytes(),
+            len(char_found),
+            len(ids),
+        )
         if len(self._cache) < _CACHE_LIMIT:
             self._cache[word] = entry
         return entry
 
-    def _decision_of(self, entries: list[tuple[list[int], list[int], list[str]]]) -> float:
-        char_indices = list(chain.from_iterable(e[0] for e in entries))
-        word_indices = list(chain.from_iterable(e[1] for e in entries))
-        tokens = list(chain.from_iterable(e[2] for e in entries))
-        lookup = self._word.vocabulary.get
-        if self._word_ngrams == (1, 2):
-            word_indices.extend(
-                i for a, b in pairwise(tokens) if (i := lookup(a + " " + b)) is not None
-            )
+    def _features(self, text: str) -> _Features:
+        cached = self._cache.get
+        entries = [cached(w) or self._word_features(w) for w in text.lower().split()]
+        chars = np.frombuffer(b"".join(map(_FIRST, entries)), dtype=np.intp)
+        ids = np.frombuffer(b"".join(map(_SECOND, entries)), dtype=np.intp)
+        char_offsets = [0, *accumulate(map(_THIRD, entries))]
+        token_offsets = [0, *accumulate(map(_FOURTH, entries))]
+        unigrams = self._unigram_of[ids]
+        if len(ids) > 1 and len(self._pair_keys):
+            keys = ids[:-1] * self._unknown + ids[1:]
+            known = (ids[:-1] != self._unknown) & (ids[1:] != self._unknown)
+            slots = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
+            hit = known & (self._pair_keys[slots] == keys)
+            bigrams = np.where(hit, self._pair_index[slots], -1)
         else:
-            low, high = self._word_ngrams
-            for n in range(max(2, low), high + 1):
-                for start in range(len(tokens) - n + 1):
-                    index = lookup(" ".join(tokens[start : start + n]))
-                    if index is not None:
-                        word_indices.append(index)
+            bigrams = np.full(max(0, len(ids) - 1), -1, dtype=np.intp)
+        return _Features(chars, char_offsets, unigrams, bigrams, token_offsets)
+
+    def _window(self, features: _Features, first: int, last: int) -> float:
+        """The decision value of words ``first`` up to (excluding) ``last``."""
+        chars = features.chars[features.char_offsets[first] : features.char_offsets[last]]
+        begin, end = features.token_offsets[first], features.token_offsets[last]
+        words = np.concatenate(
+            (features.unigrams[begin:end], features.bigrams[begin : max(begin, end - 1)])
+        )
         return (
             self._intercept
-            + self._word.contribution(word_indices)
-            + self._char.contribution(char_indices)
+            + self._word.contribution(words[words >= 0])
+            + self._char.contribution(chars)
         )
 
     def decision(self, text: str) -> float:
         """The linear decision value of the whole text (same as the pipeline's)."""
-        return self._decision_of([self._word_features(w) for w in text.lower().split()])
+        features = self._features(text)
+        return self._window(features, 0, features.words)
 
     def probability(self, text: str) -> float:
         """Injection probability; long texts are scored in 200-word windows, max taken."""
-        entries = [self._word_features(w) for w in text.lower().split()]
-        if len(entries) <= _WINDOW_WORDS:
-            return _sigmoid(self._decision_of(entries))
-        best = -math.inf
-        last_start = max(0, len(entries) - _WINDOW_WORDS)
+        features = self._features(text)
+        count = features.words
+        if count <= _WINDOW_WORDS:
+            return _sigmoid(self._window(features, 0, count))
+        last_start = max(0, count - _WINDOW_WORDS)
         starts = [*list(range(0, last_start, _WINDOW_STEP)), last_start]
-        for start in starts:
-            best = max(best, self._decision_of(entries[start : start + _WINDOW_WORDS]))
+        best = max(self._window(features, s, min(count, s + _WINDOW_WORDS)) for s in starts)
         return _sigmoid(best)
 
 

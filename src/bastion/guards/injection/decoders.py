@@ -15,6 +15,7 @@ import codecs
 import re
 from collections.abc import Callable, Iterator
 
+from bastion.guards.literals import LiteralSet, view
 from bastion.guards.normalize import decode_tag_characters
 
 MAX_CANDIDATE_CHARS = 4096
@@ -64,6 +65,8 @@ _COMMON_WORDS_ROT13 = frozenset(codecs.encode(w, "rot13") for w in _COMMON_WORDS
 _HEX_CANDIDATE = re.compile(r"[0-9a-fA-F\\x: ]{24,}")
 _MAX_ENCODED = 4 * MAX_CANDIDATE_CHARS
 _SPLIT_WORDS = ("+", "concat", "combine", "join", "zusammen", "verbinde", "together")
+_SPLIT_LITERALS = LiteralSet(_SPLIT_WORDS)
+_REVERSE_LITERALS = LiteralSet(("revers", "backward", "rückwärts", "umgekehrt"))
 _SPLIT_HINT = re.compile(
     r"\b(?:concatenat\w*|combine|join|zusammen\w*|verbinde|a\s*\+\s*b|\w\s*\+\s*\w|together)\b",
     re.I,
@@ -135,6 +138,31 @@ _HOMOGLYPHS = str.maketrans(
 _NON_LATIN_LOOKALIKE = re.compile("[" + "".join(k for k in map(chr, _HOMOGLYPHS)) + "]")
 
 
+# Exact gates: cheap byte-level tests that say a decoder can find nothing, so the
+# regular expressions (one pass per text position) only run on texts that need them.
+def _class_table(members: str) -> bytes:
+    """A ``bytes.translate`` table mapping ``members`` to ``a`` and every other byte to a space."""
+    chosen = set(members.encode("ascii"))
+    return bytes(0x61 if b in chosen else 0x20 for b in range(256))
+
+
+_B64_CLASS = _class_table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-")
+_HEX_CLASS = _class_table("0123456789abcdefABCDEF\\x: ")
+_LETTERS_LOWER = bytes(
+    b + 32 if 0x41 <= b <= 0x5A else b if 0x61 <= b <= 0x7A else 0x20 for b in range(256)
+)
+_COMMON_BYTES = frozenset(w.encode("ascii") for w in _COMMON_WORDS)
+_COMMON_BYTES_ROT13 = frozenset(w.encode("ascii") for w in _COMMON_WORDS_ROT13)
+
+
+def _has_run(text: str, table: bytes, length: int) -> bool:
+    """True when ``text`` has ``length`` consecutive characters of the (ASCII) class ``table``.
+
+    The classes are ASCII-only, so a run in the text is a run in its UTF-8 bytes.
+    """
+    return b"a" * length in text.encode("utf-8", "surrogatepass").translate(table)
+
+
 def _printable_ratio(text: str) -> float:
     if not text:
         return 0.0
@@ -155,6 +183,8 @@ def _plausible(decoded: bytes) -> str | None:
 
 def decode_base64(text: str) -> Iterator[str]:
     """Plausible UTF-8 text hidden in base64 (standard or URL-safe) runs."""
+    if not _has_run(text, _B64_CLASS, 16):
+        return
     found = 0
     tokens = (m.group(0) for run in _RUN.finditer(text) for m in _B64.finditer(run.group(0)))
     for token in tokens:
@@ -177,6 +207,8 @@ def decode_base64(text: str) -> Iterator[str]:
 
 def decode_hex(text: str) -> Iterator[str]:
     """Plausible UTF-8 text hidden in hex runs (``69676e6f7265``, ``\\x69\\x67``, ``69 67``)."""
+    if not _has_run(text, _HEX_CLASS, 24):
+        return
     runs = (m for c in _HEX_CANDIDATE.finditer(text) for m in _HEX_RUN.finditer(c.group(0)))
     for count, match in enumerate(runs):
         if count >= MAX_CANDIDATES_PER_DECODER:
@@ -191,12 +223,21 @@ def decode_hex(text: str) -> Iterator[str]:
 
 def decode_rot13(text: str) -> Iterator[str]:
     """The rot13 reading of the text, when common words are more frequent rotated than not."""
-    words = _ASCII_WORD.findall(text, 0, 2000)
-    if len(words) < 2:
-        return
-    lowered = [w.lower() for w in words]
-    plain = sum(1 for w in lowered if w in _COMMON_WORDS)
-    rotated = sum(1 for w in lowered if w in _COMMON_WORDS_ROT13)
+    head = text[:2000]
+    if head.isascii():
+        # The same ASCII words, lowercased and counted in C (bytes translate and split).
+        data = head.encode("ascii").translate(_LETTERS_LOWER).split()
+        if len(data) < 2:
+            return
+        plain = sum(map(_COMMON_BYTES.__contains__, data))
+        rotated = sum(map(_COMMON_BYTES_ROT13.__contains__, data))
+    else:
+        words = _ASCII_WORD.findall(text, 0, 2000)
+        if len(words) < 2:
+            return
+        lowered = [w.lower() for w in words]
+        plain = sum(1 for w in lowered if w in _COMMON_WORDS)
+        rotated = sum(1 for w in lowered if w in _COMMON_WORDS_ROT13)
     if rotated > plain:  # reads better rotated: worth decoding
         yield codecs.decode(text[:MAX_CANDIDATE_CHARS], "rot13")
 
@@ -210,12 +251,16 @@ def decode_leetspeak(text: str) -> Iterator[str]:
 
 def decode_homoglyphs(text: str) -> Iterator[str]:
     """Cyrillic and Greek look-alikes mapped to Latin when they sit inside Latin words."""
+    if text.isascii():
+        return
     if _NON_LATIN_LOOKALIKE.search(text) and re.search(r"[A-Za-z]", text):
         yield text[:MAX_CANDIDATE_CHARS].translate(_HOMOGLYPHS)
 
 
 def decode_tags(text: str) -> Iterator[str]:
     """ASCII smuggled in invisible Unicode tag characters."""
+    if text.isascii():
+        return
     smuggled = decode_tag_characters(text)
     if smuggled.strip():
         yield smuggled[:MAX_CANDIDATE_CHARS]
@@ -223,8 +268,7 @@ def decode_tags(text: str) -> Iterator[str]:
 
 def join_split_payload(text: str) -> Iterator[str]:
     """Quoted fragments the user asks to concatenate, joined (payload splitting)."""
-    lowered = text.lower()
-    if not any(k in lowered for k in _SPLIT_WORDS) or not _SPLIT_HINT.search(text):
+    if not _SPLIT_LITERALS.present(view(text)) or not _SPLIT_HINT.search(text):
         return
     parts = _QUOTED.findall(text[:MAX_CANDIDATE_CHARS])
     if len(parts) >= 2:
@@ -234,8 +278,7 @@ def join_split_payload(text: str) -> Iterator[str]:
 
 def reverse_text(text: str) -> Iterator[str]:
     """The text read backwards when the user asks for it to be reversed."""
-    lowered = text.lower()
-    if any(k in lowered for k in ("revers", "backward", "rückwärts", "umgekehrt")):
+    if _REVERSE_LITERALS.present(view(text)):
         yield text[:MAX_CANDIDATE_CHARS][::-1]
 
 

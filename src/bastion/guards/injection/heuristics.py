@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bastion.guards.literals import LiteralSet, view
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:
@@ -308,10 +310,11 @@ _PATTERNS: tuple[tuple[str, float, tuple[str, ...], re.Pattern[str]], ...] = (
 )
 
 
-# Each family's trigger words as one literal alternation: one C-level search
-# instead of a Python generator over the words (the same substring test).
-_TRIGGERS: tuple[tuple[str, float, re.Pattern[str], re.Pattern[str]], ...] = tuple(
-    (family, weight, re.compile("|".join(map(re.escape, triggers))), pattern)
+# Each pattern's trigger words, tested together against one shared trigram table
+# (``bastion.guards.literals``) instead of one pass over the text per pattern.
+_TRIGGERS = LiteralSet(t for _, _, triggers, _ in _PATTERNS for t in triggers)
+_GATED: tuple[tuple[str, float, frozenset[str], re.Pattern[str]], ...] = tuple(
+    (family, weight, frozenset(triggers), pattern)
     for family, weight, triggers, pattern in _PATTERNS
 )
 
@@ -319,9 +322,11 @@ _TRIGGERS: tuple[tuple[str, float, re.Pattern[str], re.Pattern[str]], ...] = tup
 def scan_heuristics(text: str) -> list[Hit]:
     """Every family that matches ``text``, strongest match per family first."""
     hits: list[Hit] = []
-    lowered = text.lower()
-    for family, weight, triggers, pattern in _TRIGGERS:
-        if triggers.search(lowered) is None:
+    present = _TRIGGERS.present(view(text))
+    if not present:
+        return hits
+    for family, weight, triggers, pattern in _GATED:
+        if triggers.isdisjoint(present):
             continue
         match = pattern.search(text)
         if match:

@@ -1,0 +1,141 @@
+"""The speed-ups are exact: every fast path agrees with the straightforward computation."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bastion.guards.harmful import _PATTERNS as HARMFUL_PATTERNS
+from bastion.guards.injection import bundled_classifier
+from bastion.guards.injection import decoders as dec
+from bastion.guards.injection.heuristics import _PATTERNS as INJECTION_PATTERNS
+from bastion.guards.literals import LiteralSet, TextView, view
+from bastion.guards.normalize import _ANY_HIDDEN, has_hidden
+from bastion.guards.secrets import _PATTERNS as SECRET_PATTERNS
+
+ROOT = Path(__file__).resolve().parents[2]
+TRIGGERS = sorted(
+    {t for _, _, triggers, _ in INJECTION_PATTERNS for t in triggers}
+    | {t for _, triggers, _ in HARMFUL_PATTERNS for t in triggers}
+    | {t for _, triggers, _ in SECRET_PATTERNS for t in triggers}
+)
+# Letters the triggers are made of, plus look-alikes, case pairs and separators.
+TRIGGER_ALPHABET = st.sampled_from(
+    sorted(set("".join(TRIGGERS)) | set("IGNORÜSK \n\t.-_|<>İıſ\u212aß\U000e0041\u200b"))
+)
+MIXED = st.text(alphabet=TRIGGER_ALPHABET, min_size=0, max_size=1500)
+ANY = st.text(alphabet=st.characters(codec=None), max_size=1200)
+
+
+def _corpus() -> list[str]:
+    rows = (ROOT / "benchmarks" / "data" / "guard_eval.jsonl").read_text("utf-8").splitlines()
+    texts = [json.loads(r)["text"] for r in rows if r.strip()]
+    joined = " ".join(texts)
+    return [*texts, joined, joined.upper(), joined[::-1]]
+
+
+def _naive(literals: list[str], text: str) -> set[str]:
+    lowered = text.lower()
+    return {lit for lit in literals if lit in lowered}
+
+
+@settings(max_examples=300, deadline=None)
+@given(MIXED)
+def test_literal_set_is_exactly_substring_search(text: str) -> None:
+    literals = LiteralSet(TRIGGERS)
+    assert literals.present(TextView(text)) == _naive(TRIGGERS, text)
+    # Long enough for the trigram table, not just the direct loop.
+    long = text * (600 // max(1, len(text)) + 1)
+    assert literals.present(TextView(long)) == _naive(TRIGGERS, long)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ANY)
+def test_literal_set_on_arbitrary_unicode(text: str) -> None:
+    long = (text + " ignore ") * 3
+    assert LiteralSet(TRIGGERS).present(view(long)) == _naive(TRIGGERS, long)
+
+
+def test_literal_set_on_the_corpus() -> None:
+    literals = LiteralSet(TRIGGERS)
+    for text in _corpus():
+        assert literals.present(view(text)) == _naive(TRIGGERS, text)
+
+
+def test_literal_set_rejects_uppercase_and_empty() -> None:
+    with pytest.raises(ValueError):
+        LiteralSet(["Ignore"])
+    with pytest.raises(ValueError):
+        LiteralSet([""])
+
+
+def test_view_is_shared_per_text() -> None:
+    text = "some text " * 100
+    assert view(text) is view(text)
+    assert view(text).lowered == text.lower()
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY)
+def test_hidden_character_check_matches_the_pattern(text: str) -> None:
+    assert has_hidden(text) == (_ANY_HIDDEN.search(text) is not None)
+
+
+def test_hidden_character_check_every_ascii_character() -> None:
+    for code in range(128):
+        assert has_hidden(f"a{chr(code)}b") == bool(_ANY_HIDDEN.search(chr(code)))
+
+
+RUN_ALPHABET = st.sampled_from(list("aZ09+/=_-x\\: fFgG\n.é€"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=RUN_ALPHABET, max_size=200))
+def test_run_gates_never_hide_a_run(text: str) -> None:
+    assert dec._has_run(text, dec._B64_CLASS, 16) == bool(dec._RUN.search(text))
+    assert dec._has_run(text, dec._HEX_CLASS, 24) == bool(dec._HEX_CANDIDATE.search(text))
+
+
+def _rot13_reference(text: str) -> list[str]:
+    words = re.findall(r"[A-Za-z]+", text[:2000])
+    if len(words) < 2:
+        return []
+    lowered = [w.lower() for w in words]
+    plain = sum(1 for w in lowered if w in dec._COMMON_WORDS)
+    rotated = sum(1 for w in lowered if w in dec._COMMON_WORDS_ROT13)
+    return [codecs.decode(text[: dec.MAX_CANDIDATE_CHARS], "rot13")] if rotated > plain else []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("gur naq the and n a ZXq1.\n-")), max_size=300))
+def test_rot13_fast_count_matches(text: str) -> None:
+    assert list(dec.decode_rot13(text)) == _rot13_reference(text)
+
+
+def test_rot13_fast_count_on_the_corpus() -> None:
+    for text in _corpus():
+        for candidate in (text, codecs.encode(text, "rot13")):
+            assert list(dec.decode_rot13(candidate)) == _rot13_reference(candidate)
+
+
+def test_classifier_windows_match_the_pipeline() -> None:
+    """Each 200-word window scores as the pipeline scores that window's words on their own."""
+    classifier = bundled_classifier()
+    texts = _corpus()
+    long = " ".join(texts)
+    words = long.lower().split()
+    assert len(words) > 1000
+    starts = [*range(0, len(words) - 200, 200), len(words) - 200]
+    windows = [" ".join(words[s : s + 200]) for s in starts]
+    expected = max(float(d) for d in classifier.pipeline.decision_function(windows))
+    assert classifier.probability(long) == pytest.approx(1.0 / (1.0 + math.exp(-expected)))
+    for text in texts[:60]:
+        wanted = float(classifier.pipeline.decision_function([text])[0])
+        assert classifier.decision(text) == pytest.approx(wanted, abs=1e-9)
