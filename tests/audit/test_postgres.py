@@ -59,8 +59,8 @@ def test_parallel_verify_matches_sequential(
     assert not report.ok and report.first_bad_event_id == ids[33]
 
 
-def test_awkward_text_survives_client_side_binding(pg_log: AuditLog) -> None:
-    """The append path binds parameters client-side: quotes, backslashes and unicode round-trip."""
+def test_awkward_text_survives_the_append_function(pg_log: AuditLog) -> None:
+    """The server hashes exactly what Python hashes: quotes, backslashes, unicode."""
     awkward = "o'brien \\x00 %s %% $1 ; COMMIT; -- é 中文"
     event = pg_log.append(
         principal=awkward,
@@ -89,7 +89,7 @@ def test_append_survives_a_dropped_connection(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
                 "AND state = 'idle' AND query LIKE %s",
-                (f"INSERT INTO {pg_prefix}_events%",),
+                (f"%FROM {pg_prefix}_append_v1(%",),
             ).fetchall()
     finally:
         engine.dispose()
@@ -97,3 +97,36 @@ def test_append_survives_a_dropped_connection(
     fill(pg_log, 2)
     report = pg_log.verify()
     assert report.ok and report.events_checked == 5
+
+
+def test_append_function_refuses_other_isolation_levels(
+    pg_log: AuditLog, postgres_url: str, pg_prefix: str
+) -> None:
+    """Fail closed: under REPEATABLE READ the head read could be stale, so nothing is written."""
+    fill(pg_log, 2)
+    engine = sa.create_engine(postgres_url, isolation_level="REPEATABLE READ")
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="READ COMMITTED"), engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"SELECT * FROM {pg_prefix}_append_v1(1, 0, ARRAY['x'], 't', ARRAY['p'], "
+                "ARRAY['a'], ARRAY['r'], ARRAY['o'], ARRAY['{}'])"
+            )
+    finally:
+        engine.dispose()
+    report = pg_log.verify()
+    assert report.ok and report.events_checked == 2
+
+
+def test_drop_tables_removes_the_append_function(
+    pg_log: AuditLog, postgres_url: str, pg_prefix: str
+) -> None:
+    engine = sa.create_engine(postgres_url)
+    query = "SELECT count(*) FROM pg_proc WHERE proname = %s"
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(query, (f"{pg_prefix}_append_v1",)).scalar() == 1
+        pg_log.drop_tables()
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(query, (f"{pg_prefix}_append_v1",)).scalar() == 0
+    finally:
+        engine.dispose()

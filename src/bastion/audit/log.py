@@ -151,10 +151,32 @@ class AuditLog:
         with store.translate_errors(self._url):
             # A batch of checkpoint_every or more always reaches a checkpoint: go straight
             # to the full path instead of locking twice.
-            if len(prepared) < self.checkpoint_every and writer.append_rows(
-                self._write_engine, self._tables, self.table_prefix, rows_for
-            ):
-                return stored
+            if len(prepared) < self.checkpoint_every:
+                if self._engine.dialect.name == "postgresql":
+                    every = self.checkpoint_every if self._signing_key is not None else 0
+                    chained = writer.append_postgres(
+                        self._write_engine, self._tables, self.table_prefix, every, prepared
+                    )
+                    if chained is not None:
+                        return [
+                            AuditEvent(
+                                seq,
+                                item.id,
+                                when,
+                                item.principal,
+                                item.action,
+                                item.resource,
+                                item.outcome,
+                                item.details_json,
+                                prev.hex(),
+                                digest.hex(),
+                            )
+                            for item, (seq, prev, digest) in zip(prepared, chained, strict=True)
+                        ]
+                elif writer.append_rows(
+                    self._write_engine, self._tables, self.table_prefix, rows_for
+                ):
+                    return stored
             with store.write_transaction(self._engine, self.table_prefix) as conn:
                 stored = self._insert(conn, prepared, when)
                 checkpoints = self._due_checkpoints(conn, stored, force=False)
@@ -515,3 +537,6 @@ class AuditLog:
         """Delete this log's tables (tests and benchmarks only; the log is gone afterwards)."""
         with store.translate_errors(self._url), self._engine.begin() as conn:
             self._tables.metadata.drop_all(conn)
+            if self._engine.dialect.name == "postgresql":
+                name = store.append_function_name(self.table_prefix)
+                conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}")

@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from bastion.audit.events import FORMAT_TAG, GENESIS_HASH, SEPARATOR
 from bastion.core.errors import ConfigError, ServiceUnavailableError
 from bastion.core.settings import redact_url
 from bastion.core.sql import parse_store_url
@@ -185,6 +186,80 @@ def write_transaction(engine: Engine, prefix: str) -> Iterator[Connection]:
 
 
 def ensure_schema(engine: Engine, tables: Tables, prefix: str) -> None:
-    """Create the tables if missing, under the write lock so concurrent first runs agree."""
+    """Create the tables (and on PostgreSQL the append function) under the write lock,
+    so that concurrent first runs agree."""
     with write_transaction(engine, prefix) as conn:
         tables.metadata.create_all(conn, checkfirst=True)
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(append_function_ddl(tables, prefix))
+
+
+def append_function_name(prefix: str) -> str:
+    """The PostgreSQL function that appends to the log ``prefix`` (versioned by name)."""
+    return f"{prefix}_append_v1"
+
+
+def append_function_ddl(tables: Tables, prefix: str) -> str:
+    """``{prefix}_append_v1``: lock, read the head, chain and insert, in one call.
+
+    One statement per append instead of two messages with client-side binding:
+    the server hashes exactly what :func:`bastion.audit.events.event_hash` hashes
+    (SHA-256 of ``\\x00``, the format tag and the fields joined by the separator,
+    then the previous hash).  It refuses to run outside READ COMMITTED: its head
+    read must get a fresh snapshot after the lock, which is what makes concurrent
+    writers chain correctly.  When a checkpoint would be due it writes nothing and
+    returns no rows; the caller then takes the path that signs it.
+    """
+    name = append_function_name(prefix)
+    events = tables.events.name
+    code = ord(SEPARATOR)
+    zero = "00" * len(GENESIS_HASH)
+    return f"""
+CREATE OR REPLACE FUNCTION {name}(
+    p_lock bigint, p_every bigint, p_ids text[], p_ts text, p_principals text[],
+    p_actions text[], p_resources text[], p_outcomes text[], p_details text[]
+) RETURNS TABLE (out_seq bigint, out_prev bytea, out_hash bytea)
+LANGUAGE plpgsql VOLATILE AS $bastion$
+DECLARE
+    head_seq bigint;
+    head bytea;
+    digest bytea;
+    n integer := cardinality(p_ids);
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING MESSAGE = 'audit append needs READ COMMITTED, not '
+            || current_setting('transaction_isolation');
+    END IF;
+    PERFORM pg_advisory_xact_lock(p_lock);
+    SELECT e.seq, e.hash INTO head_seq, head FROM {events} e ORDER BY e.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        head_seq := -1;
+        head := '\\x{zero}'::bytea;
+    END IF;
+    IF p_every > 0 AND ((head_seq + 1) / p_every + 1) * p_every <= head_seq + 1 + n THEN
+        RETURN;
+    END IF;
+    FOR i IN 1 .. n LOOP
+        digest := sha256(
+            '\\x00'::bytea
+            || convert_to(
+                '{FORMAT_TAG}' || chr({code}) || p_ids[i] || chr({code}) || p_ts
+                || chr({code}) || p_principals[i] || chr({code}) || p_actions[i]
+                || chr({code}) || p_resources[i] || chr({code}) || p_outcomes[i]
+                || chr({code}) || p_details[i],
+                'UTF8'
+            )
+            || head
+        );
+        INSERT INTO {events}
+            (seq, event_id, ts, principal, action, resource, outcome, details, prev_hash, hash)
+            VALUES (head_seq + i, p_ids[i], p_ts, p_principals[i], p_actions[i],
+                    p_resources[i], p_outcomes[i], p_details[i], head, digest);
+        out_seq := head_seq + i;
+        out_prev := head;
+        out_hash := digest;
+        RETURN NEXT;
+        head := digest;
+    END LOOP;
+END
+$bastion$"""  # noqa: S608 - identifiers validated by make_tables

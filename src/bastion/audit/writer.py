@@ -1,26 +1,23 @@
-"""Appends at the driver level, with as few round trips as the chain allows.
+"""Appends with as few round trips as the chain allows.
 
 An append must read the chain head *after* taking the write lock and write the
 new rows in the same transaction.  Through SQLAlchemy that was six round trips
-on PostgreSQL (pool pre-ping, BEGIN, lock, head, INSERT, COMMIT); here it is two:
+on PostgreSQL (pool pre-ping, BEGIN, lock, head, INSERT, COMMIT); here:
 
-* PostgreSQL: ``BEGIN ISOLATION LEVEL READ COMMITTED; SELECT
-  pg_advisory_xact_lock(k); SELECT head`` as one simple-protocol message, then
-  ``INSERT ... VALUES (...), (...); COMMIT`` as another (parameters bound
-  client-side by psycopg's ``ClientCursor``, which quotes them).  The lock and the
-  head read stay *separate statements*: a statement's snapshot is taken when it
-  starts, so a head read in the same statement as the lock (a CTE or LATERAL
-  join) could miss the previous writer's commit; as separate statements in one
-  message the server runs them in order and gives the head read a fresh
-  snapshot (READ COMMITTED, stated explicitly) once the lock is held.  psycopg's
-  pipeline mode did the same in one round trip each but cost ~0.3 ms more per
-  append in client overhead.
+* PostgreSQL: one statement, ``SELECT ... FROM {prefix}_append_v1(...)``, a
+  PL/pgSQL function created with the tables (see
+  :func:`bastion.audit.store.append_function_ddl`) that takes the advisory
+  lock, reads the head in a *separate statement* (so, under READ COMMITTED, with
+  a snapshot taken after the lock: it sees the previous writer's commit),
+  hashes and inserts.  Parameters are bound server-side (no client quoting) and
+  the statement commits on its own.  An earlier version sent two messages
+  (lock + head, then INSERT + COMMIT with client-side binding) and cost about
+  twice a plain insert in client CPU.
 * SQLite: ``BEGIN IMMEDIATE`` (the write lock), head, executemany, ``COMMIT`` on
   the raw ``sqlite3`` connection (no SQLAlchemy per-statement overhead).
 
-``build(next_seq, prev_hash)`` turns the head into rows, or returns None when
-the append needs the full path (a checkpoint is due): the transaction is then
-rolled back and nothing is written.
+Either way, when a checkpoint would be due nothing is written and the caller
+takes the full path, which signs it.
 """
 
 from __future__ import annotations
@@ -31,19 +28,21 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bastion.audit.events import GENESIS_HASH
-from bastion.audit.store import Tables, insert_sql, lock_key
+from bastion.audit.events import GENESIS_HASH, PreparedEvent
+from bastion.audit.store import Tables, append_function_name, insert_sql, lock_key
+from bastion.core.errors import IntegrityError
+
+_READ_COMMITTED = "bastion_audit_read_committed"
 
 RowsFor = Callable[[int, bytes], Sequence[tuple[Any, ...]] | None]
 
 
 def append_rows(engine: Engine, tables: Tables, prefix: str, build: RowsFor) -> bool:
-    """Lock, read the head, insert ``build``'s rows and commit; False if ``build`` declined."""
+    """SQLite: lock, read the head, insert ``build``'s rows and commit; False if
+    ``build`` declined."""
     head_sql = f"SELECT seq, hash FROM {tables.events.name} ORDER BY seq DESC LIMIT 1"  # noqa: S608 - validated
     insert = insert_sql(tables.events, engine.dialect.name)
-    if engine.dialect.name == "sqlite":
-        return _sqlite(engine, head_sql, insert, build)
-    return _postgres(engine, lock_key(prefix), head_sql, insert, build)
+    return _sqlite(engine, head_sql, insert, build)
 
 
 def _head(row: Sequence[Any] | None) -> tuple[int, bytes]:
@@ -74,23 +73,47 @@ def _sqlite(engine: Engine, head_sql: str, insert: str, build: RowsFor) -> bool:
         raw.close()
 
 
-def _postgres(engine: Engine, key: int, head_sql: str, insert: str, build: RowsFor) -> bool:
-    import psycopg
-    from psycopg.pq import TransactionStatus
+def append_postgres(
+    engine: Engine, tables: Tables, prefix: str, every: int, events: Sequence[PreparedEvent]
+) -> list[tuple[int, bytes, bytes]] | None:
+    """Append through the log's PostgreSQL function (one statement, one round trip).
 
-    start = (
-        "BEGIN ISOLATION LEVEL READ COMMITTED; "
-        f"SELECT pg_advisory_xact_lock({int(key)}); {head_sql}"
+    Returns ``(seq, prev_hash, hash)`` per event, or None when a checkpoint is due
+    (nothing was written).  ``every`` is 0 for a log without checkpoints.
+    """
+    import psycopg
+
+    del tables  # the function knows its table; the signature mirrors append_rows
+    call = (
+        f"SELECT out_seq, out_prev, out_hash FROM {append_function_name(prefix)}("  # noqa: S608 - validated
+        "%s::bigint, %s::bigint, %s::text[], %s::text, %s::text[], %s::text[], %s::text[], "
+        "%s::text[], %s::text[])"
+    )
+    params = (
+        lock_key(prefix),
+        every,
+        [item.id for item in events],
+        events[0].time_text,
+        [item.principal for item in events],
+        [item.action for item in events],
+        [item.resource for item in events],
+        [item.outcome for item in events],
+        [item.details_json for item in events],
     )
     for attempt in (1, 2):
         raw = engine.raw_connection()
         connection: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
-        # We send BEGIN and COMMIT inside our own messages, so psycopg must not add its own.
+        # A single statement is its own transaction; the function's advisory lock
+        # is held until that transaction commits.
         connection.autocommit = True
         try:
-            cursor = psycopg.ClientCursor(connection)
             try:
-                cursor.execute(start)
+                if not raw.info.get(_READ_COMMITTED):
+                    connection.execute(
+                        "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED"
+                    )
+                    raw.info[_READ_COMMITTED] = True
+                rows = connection.execute(call, params).fetchall()
             except psycopg.OperationalError:
                 # The write engine skips the pool's pre-ping (a round trip per append):
                 # a connection the server dropped fails here, before anything was
@@ -99,22 +122,13 @@ def _postgres(engine: Engine, key: int, head_sql: str, insert: str, build: RowsF
                     raw.invalidate()
                     continue
                 raise
-            while cursor.nextset():
-                pass
-            rows = build(*_head(cursor.fetchone()))
-            if rows is None:
-                cursor.execute("ROLLBACK")
-                return False
-            # One message: the INSERT (parameters bound client-side by psycopg) and COMMIT.
-            values = insert.rsplit(" VALUES ", 1)[1]
-            statement = insert + f", {values}" * (len(rows) - 1) + "; COMMIT"
-            cursor.execute(statement, [value for row in rows for value in row])
-            return True
+            if not rows:
+                return None
+            if len(rows) != len(events):
+                raise IntegrityError(f"audit append wrote {len(rows)} of {len(events)} events")
+            return [(int(seq), bytes(prev), bytes(digest)) for seq, prev, digest in rows]
         finally:
             if not connection.broken:
-                if connection.info.transaction_status != TransactionStatus.IDLE:
-                    with suppress(Exception):
-                        connection.execute("ROLLBACK")
                 with suppress(Exception):
                     connection.autocommit = False
             raw.close()
