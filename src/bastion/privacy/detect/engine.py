@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from bastion.core.errors import ValidationError
+from bastion.privacy.detect.prefilter import Prefilter
 from bastion.privacy.detect.recognizer import Document, Recognizer
 from bastion.privacy.detect.span import Span
 
@@ -25,7 +27,8 @@ class EngineConfig:
     are never reported (case-insensitive, whole value); ``deny_list`` terms are always
     reported as the given entity type; ``custom_recognizers`` are YAML files;
     ``backends`` are optional NER models from local paths, e.g. ``"spacy:/models/en"``
-    or ``"transformers:/models/ner"``.
+    or ``"transformers:/models/ner"``. ``prefilter`` uses the hyperscan accelerator when
+    installed (same output, fewer regex scans); False forces the pure-Python path.
     """
 
     default_threshold: float = 0.5
@@ -35,6 +38,7 @@ class EngineConfig:
     custom_recognizers: Sequence[Path | str] = ()
     backends: Sequence[str] = ()
     chunk_size: int = DEFAULT_CHUNK
+    prefilter: bool = True
 
 
 class Engine:
@@ -48,6 +52,8 @@ class Engine:
         self._extra_entities: set[str] = set()
         for entity in self.config.deny_list:
             self._extra_entities.add(entity)
+        self._prefilter: Prefilter | None = None
+        self._prefilter_lock = threading.Lock()
         self._allow = frozenset(v.strip().lower() for v in self.config.allow_list if v.strip())
         self._deny = _compile_deny(self.config.deny_list)
         for name, value in self.config.thresholds.items():
@@ -61,6 +67,22 @@ class Engine:
     def register(self, recognizer: Recognizer) -> None:
         """Add a recognizer (custom, YAML-defined or an NER backend)."""
         self._recognizers.append(recognizer)
+        self._prefilter = None
+
+    def prefilter(self) -> Prefilter:
+        """The shared multi-regex prefilter over every recognizer's scans (built once)."""
+        prefilter = self._prefilter
+        if prefilter is None:
+            with self._prefilter_lock:
+                prefilter = self._prefilter
+                if prefilter is None:
+                    regexes = []
+                    for recognizer in self._recognizers if self.config.prefilter else ():
+                        source = getattr(recognizer, "prefilter_regexes", None)
+                        if source is not None:
+                            regexes.extend(source())
+                    prefilter = self._prefilter = Prefilter(regexes)
+        return prefilter
 
     @property
     def recognizers(self) -> tuple[Recognizer, ...]:
@@ -117,7 +139,7 @@ class Engine:
         return wanted
 
     def _analyze_chunk(self, text: str, wanted: frozenset[str]) -> list[Span]:
-        doc = Document(text)
+        doc = Document(text, self.prefilter().possible(text))
         candidates: list[Span] = []
         thresholds = self.config.thresholds
         default = self.config.default_threshold

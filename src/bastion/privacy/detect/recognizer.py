@@ -66,10 +66,16 @@ def split_run(
 class Document:
     """The text being scanned plus cheap facts computed at most once per scan."""
 
-    __slots__ = ("__dict__", "text")
+    __slots__ = ("__dict__", "possible", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, possible: frozenset[int] | None = None) -> None:
         self.text = text
+        #: ``id()`` of every regex that may match (from the prefilter); None: unknown.
+        self.possible = possible
+
+    def may_match(self, regex: re.Pattern[str]) -> bool:
+        """False only when the prefilter proved ``regex`` has no match in the text."""
+        return self.possible is None or id(regex) in self.possible
 
     @cached_property
     def has_digit(self) -> bool:
@@ -177,16 +183,24 @@ class PatternRecognizer:
     def __post_init__(self) -> None:
         self.entities = frozenset({self.entity}) | self.also
 
+    def prefilter_regexes(self) -> list[re.Pattern[str]]:
+        """The regexes ``find`` scans whole texts with (see ``prefilter``)."""
+        return [p.regex for p in self.patterns]
+
     def find(self, doc: Document) -> Iterator[Span]:
         if self.needs_digit and not doc.has_digit:
             return
         if self.trigger is not None and self.trigger not in doc.text:
             return
+        possible = doc.possible
         context_present: bool | None = None
         for pattern in self.patterns:
-            if pattern.gate and doc.word_set.isdisjoint(pattern.gate):
+            if possible is not None:
+                if id(pattern.regex) not in possible:
+                    continue  # proved to have no match: gates and probe are moot
+            elif pattern.probe is not None and pattern.probe.search(doc.text) is None:
                 continue
-            if pattern.probe is not None and pattern.probe.search(doc.text) is None:
+            if pattern.gate and doc.word_set.isdisjoint(pattern.gate):
                 continue
             if pattern.needs_context or self.needs_context:
                 if context_present is None:

@@ -696,10 +696,15 @@ class AgeRecognizer:
         )
     )
 
+    def prefilter_regexes(self) -> list[re.Pattern[str]]:
+        return list(self._patterns)
+
     def find(self, doc: Document) -> Iterator[Span]:
         if not doc.has_digit or doc.word_set.isdisjoint(self._words):
             return
         for index, regex in enumerate(self._patterns):
+            if not doc.may_match(regex):
+                continue
             for match in regex.finditer(doc.text):
                 age = int(match.group(1))
                 if not 0 < age < 125:
@@ -776,8 +781,11 @@ class PhoneRecognizer:
     def __init__(self, region: str = "US") -> None:
         self.region = region
 
+    def prefilter_regexes(self) -> list[re.Pattern[str]]:
+        return [_PHONE]
+
     def find(self, doc: Document) -> Iterator[Span]:
-        if not doc.has_digit:
+        if not doc.has_digit or not doc.may_match(_PHONE):
             return
         text = doc.text
         for match in _PHONE.finditer(text):

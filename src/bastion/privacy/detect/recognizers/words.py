@@ -180,6 +180,31 @@ def _lookup_name_kind(word: str) -> tuple[bool, bool]:
     return False, known
 
 
+_INERT_CACHE: dict[str, bool] = {}
+
+
+def _inert(word: str) -> bool:
+    """True when a capitalised word standing alone (not followed by ", ") yields nothing.
+
+    Such a word is no place, no name, no NRP word, no state code and has no town-name
+    ending; ``WordRecognizer._run`` would walk every rule for it and report nothing.
+    Most capitalised words (sentence starts, headings) are of this kind. Memoised.
+    """
+    inert = _INERT_CACHE.get(word)
+    if inert is None:
+        if len(_INERT_CACHE) >= _KIND_CACHE_MAX:
+            _INERT_CACHE.clear()
+        low = word.lower()
+        inert = _INERT_CACHE[word] = not (
+            low in lexicon.places()
+            or low in lexicon.NRP_WORDS
+            or word in lexicon.US_STATE_ABBR
+            or any(_name_kind(low))
+            or WordRecognizer._town_shape(Token(0, len(word), word, low)) is not None
+        )
+    return inert
+
+
 class WordRecognizer:
     """PERSON, LOCATION, ORGANIZATION, NRP and TITLE (honorifics) from one token pass."""
 
@@ -190,7 +215,10 @@ class WordRecognizer:
         scan = _Scan(doc)
         if not scan.tokens:
             return
+        text = doc.text
         for run in scan.runs():
+            if len(run) == 1 and _inert(run[0].text) and text[run[0].end : run[0].end + 2] != ", ":
+                continue  # a lone word no rule below can use (see ``_inert``)
             yield from self._run(scan, run)
 
     # -- one run of adjacent capitalised tokens ---------------------------------------
@@ -542,15 +570,21 @@ class AddressRecognizer:
                 match.start(), end, "STREET_ADDRESS", 0.85, self.name, "street address shape"
             )
 
+    def prefilter_regexes(self) -> list[re.Pattern[str]]:
+        return [_STREET_HEAD, *(regex for regex, _ in self._patterns)]
+
     def find(self, doc: Document) -> Iterator[Span]:
         if not doc.has_digit:
             return
-        yield from self._number_first(doc)
+        if doc.may_match(_STREET_HEAD):
+            yield from self._number_first(doc)
         words = doc.word_set
         for index, (regex, score) in enumerate(self._patterns):
+            if not doc.may_match(regex):
+                continue
             gate = self._GATES[index]
             if gate is None:
-                if self._EUROPEAN_PROBE.search(doc.text) is None:
+                if doc.possible is None and self._EUROPEAN_PROBE.search(doc.text) is None:
                     continue
             elif words.isdisjoint(gate):
                 continue
@@ -614,9 +648,12 @@ class OrganizationRecognizer:
             return "of" not in doc.word_set or doc.word_set.isdisjoint(_INSTITUTIONS)
         return "-" not in doc.text
 
+    def prefilter_regexes(self) -> list[re.Pattern[str]]:
+        return [regex for regex, _ in self._patterns]
+
     def find(self, doc: Document) -> Iterator[Span]:
         for index, (regex, score) in enumerate(self._patterns):
-            if self._skip(doc, index):
+            if not doc.may_match(regex) or self._skip(doc, index):
                 continue
             for match in regex.finditer(doc.text):
                 start, end = match.span()
