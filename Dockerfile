@@ -10,7 +10,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN python -m venv /opt/bastion \
- && /opt/bastion/bin/pip install --no-compile ".[serve,postgres]" \
+ && /opt/bastion/bin/pip install --no-compile ".[serve,guards,monitor,postgres]" \
  && /opt/bastion/bin/pip uninstall --yes pip setuptools wheel \
  && find /opt/bastion -name '__pycache__' -type d -prune -exec rm -rf {} +
 
