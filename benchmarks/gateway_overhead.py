@@ -149,14 +149,31 @@ end
 """
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process (all its threads), from /proc/PID/stat."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return float("nan")
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_wrk(
-    port: int, headers: dict[str, str], seconds: int, concurrency: int, cpu: int | None, work: Path
+    port: int,
+    headers: dict[str, str],
+    seconds: int,
+    concurrency: int,
+    cpu: int | None,
+    work: Path,
+    pid: int,
 ) -> dict[str, float]:
-    """One wrk run; requests/s and latency percentiles from wrk's own histogram."""
+    """One wrk run; requests/s, latency percentiles and the server's CPU per request."""
     header_lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
     script = work / f"wrk-{port}.lua"
     script.write_text(WRK_SCRIPT % (TEXT, header_lines))
     pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    cpu_before = process_cpu_seconds(pid)
     command = [*pin, "wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s"]
     done = subprocess.run(
         [*command, "-s", str(script), f"http://127.0.0.1:{port}/v1/predict"],
@@ -164,6 +181,7 @@ def load_wrk(
         text=True,
         check=True,
     )
+    cpu_used = process_cpu_seconds(pid) - cpu_before
     match = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+)", done.stdout)
     if match is None:
         raise SystemExit(f"could not read wrk output: {done.stdout[-400:]}")
@@ -174,6 +192,7 @@ def load_wrk(
         "rps": requests / (duration_us / 1e6),
         "p50_ms": p50_us / 1000,
         "p99_ms": p99_us / 1000,
+        "cpu_us": cpu_used / max(1, requests) * 1e6,
     }
 
 
@@ -201,6 +220,11 @@ def main() -> None:
         help="load generator (wrk: Debian package, pinned to its own core)",
     )
     parser.add_argument("--seconds", type=int, default=10, help="wrk: duration of each run")
+    parser.add_argument(
+        "--only",
+        default="bare,bastion,guards",
+        help="comma-separated subset of the servers to run (bare is always included)",
+    )
     args = parser.parse_args()
     pinned = args.client == "wrk" and (os.cpu_count() or 1) >= 2 and shutil.which("taskset")
     server_cpu, client_cpu = (1, 0) if pinned else (None, None)
@@ -232,6 +256,8 @@ def main() -> None:
             {"X-API-Key": key},
         ),
     }
+    wanted = {"bare", *args.only.split(",")}
+    targets = {name: spec for name, spec in targets.items() if name in wanted}
     servers = {}
     try:
         for name, (target, env, _headers) in targets.items():
@@ -251,7 +277,15 @@ def main() -> None:
                 port = servers[name][1]
                 headers = targets[name][2]
                 if args.client == "wrk":
-                    run = load_wrk(port, headers, args.seconds, args.concurrency, client_cpu, work)
+                    run = load_wrk(
+                        port,
+                        headers,
+                        args.seconds,
+                        args.concurrency,
+                        client_cpu,
+                        work,
+                        servers[name][0].pid,
+                    )
                 else:
                     run = asyncio.run(load(port, headers, args.requests, args.concurrency))
                 results[name].append(run)
@@ -283,11 +317,17 @@ def main() -> None:
         f"after: {' '.join(f'{v:.2f}' for v in load_after)}; "
         f"all-CPU busy during the rounds: {cpu:.0%}"
     )
-    print(f"{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs bare':>10}")
+    print(
+        f"{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs bare':>10}"
+        f"{'CPU us/req':>12}{'CPU vs bare':>13}"
+    )
     for name, row in summary.items():
         ratio = row["rps"] / summary["bare"]["rps"]
+        cpu_us = row.get("cpu_us", float("nan"))
+        cpu_ratio = summary["bare"].get("cpu_us", float("nan")) / cpu_us
         print(
             f"{name:<10}{row['rps']:>10.0f}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}{ratio:>10.0%}"
+            f"{cpu_us:>12.0f}{cpu_ratio:>13.0%}"
         )
 
 

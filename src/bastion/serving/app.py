@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 from bastion import __version__
 from bastion.core.audit_sink import AuditSink
@@ -32,10 +33,10 @@ from bastion.serving.apikeys import ApiKeyStore, key_store_from_settings
 from bastion.serving.auditwriter import AuditWriter, BatchSink
 from bastion.serving.auth import Authenticator, gate, limit_address
 from bastion.serving.context import Refusal, RequestContext, ctx_of, error_body
-from bastion.serving.fastpath import FastPredict, FastPredictMiddleware
+from bastion.serving.fastpath import PREDICT_PATH, FastPredict, FastPredictMiddleware, PredictLane
 from bastion.serving.guardchain import GuardChainLike, guard_chain_from_settings
 from bastion.serving.metrics import GatewayMetrics
-from bastion.serving.middleware import GatewayMiddleware, MiddlewareConfig
+from bastion.serving.middleware import GatewayCore, GatewayMiddleware, MiddlewareConfig
 from bastion.serving.ratelimit import RateLimiter, limiter_from_settings
 from bastion.serving.schemas import (
     ErrorBody,
@@ -193,6 +194,33 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConfigError, unusable_response)  # type: ignore[arg-type]
 
 
+class GatewayApp(FastAPI):
+    """The gateway's FastAPI app, with the predict fast lane in front of its stack.
+
+    ``POST /v1/predict`` goes to :class:`PredictLane` first, which serves the
+    request itself only when it will be admitted and otherwise hands it to the
+    full stack (``FastAPI.__call__``) untouched.  ``lane = None`` turns it off.
+    """
+
+    lane: PredictLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self.lane
+        if (
+            lane is not None
+            and scope["type"] == "http"
+            and scope["path"] == PREDICT_PATH
+            and scope["method"] == "POST"
+        ):
+            await lane(scope, receive, send, super().__call__, self._lane_plan)
+            return
+        await super().__call__(scope, receive, send)
+
+    def _lane_plan(self) -> Any:
+        assert self.lane is not None
+        return self.lane.plan(self.user_middleware, getattr(self, "_native_telemetry", None))
+
+
 def create_app(settings: Settings, **overrides: Any) -> FastAPI:
     """The gateway app for ``settings`` (components may be injected for tests/benchmarks)."""
     gw = build_gateway(settings, **overrides)
@@ -210,7 +238,7 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
             await anyio.to_thread.run_sync(gw.writer.close)
             await gw.adapter.aclose()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="Bastion gateway",
         version=__version__,
         description="Authenticated, rate-limited, guarded and audited model serving.",
@@ -219,17 +247,18 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
     app.state.gateway = gw
     _install_error_handlers(app)
     _install_routes(app, gw)
+    handlers = (
+        (Refusal, refusal_response),
+        (ServiceUnavailableError, unavailable_response),
+        (ConfigError, unusable_response),
+    )
     # Innermost: well-formed POST /v1/predict bodies skip FastAPI's routing and
     # dependency injection; anything else (and every error) takes the route.
     app.add_middleware(
         FastPredictMiddleware,
         fast=app.state.fast_predict,
-        route=next(r for r in app.routes if getattr(r, "path", None) == "/v1/predict"),
-        handlers=(
-            (Refusal, refusal_response),
-            (ServiceUnavailableError, unavailable_response),
-            (ConfigError, unusable_response),
-        ),
+        route=next(r for r in app.routes if getattr(r, "path", None) == PREDICT_PATH),
+        handlers=handlers,
     )
     # Monitoring: /dashboard (admin scope), client blocklist and model rollback hooks.
     from bastion.monitor.dashboard import install_monitoring
@@ -243,9 +272,8 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
         )
-    app.add_middleware(
-        GatewayMiddleware,
-        config=MiddlewareConfig(
+    core = GatewayCore(
+        MiddlewareConfig(
             max_body_bytes=serving.max_body_bytes,
             json_paths=JSON_PATHS,
             form_paths=FORM_PATHS,
@@ -253,9 +281,12 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
             audit_raw_text=serving.audit_raw_text,
             trusted_proxies=tuple(serving.trusted_proxies),
         ),
-        metrics=gw.metrics,
-        writer=lambda: gw.writer,
+        gw.metrics,
+        lambda: gw.writer,
     )
+    app.add_middleware(GatewayMiddleware, core=core)
+    # Outermost: admitted POST /v1/predict requests are served in one layer.
+    app.lane = PredictLane(gateway=gw, core=core, run=app.state.fast_predict.run, handlers=handlers)
     return app
 
 

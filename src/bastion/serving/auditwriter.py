@@ -5,35 +5,31 @@ them with ``append_many`` (one transaction per batch).  After the first event
 of a batch arrives the thread lingers up to ``flush_seconds`` for more (or until
 ``batch_size``), because each transaction costs a commit, a chain-head read and
 an fsync: one event per transaction costs ~7x the CPU of one event in a batch of
-32, and that CPU is taken from the same core the event loop runs on.  A
+32, and that CPU is taken from the same core the event loop runs on.  The thread
+is woken once per batch, not once per event (the first event of a batch and a
+full batch signal it; events in between are only appended to a deque), since a
+wake-up per event cost two context switches on the event loop's core.  A
 :meth:`flush` or :meth:`close` ends the lingering at once.
 A failed write keeps the batch and retries, and :meth:`close` drains the
-queue before returning, so graceful shutdown loses nothing: ``submit`` and
-``close`` share a lock, so every accepted event is queued before the stop
-marker, the thread drains the queue completely once it sees that marker, and
-an event that arrives after ``close`` (a request finishing during shutdown) is
-written synchronously instead of being dropped.
+buffer before returning, so graceful shutdown loses nothing: ``submit`` and
+``close`` share a lock, so every accepted event is buffered before the writer
+is told to stop, the writer takes the whole buffer under that lock once it has
+been told, and an event that arrives after ``close`` (a request finishing
+during shutdown) is written synchronously instead of being dropped.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bastion.audit import EventInput
 
 log = logging.getLogger(__name__)
-
-
-class _Flush:
-    """Queued by :meth:`AuditWriter.flush`: write what is pending now, stop lingering."""
-
-
-_FLUSH = _Flush()
 
 
 class BatchSink(Protocol):
@@ -43,7 +39,9 @@ class BatchSink(Protocol):
 
 
 class AuditWriter:
-    """A queue and a thread in front of an audit log."""
+    """A buffer and a thread in front of an audit log."""
+
+    GIVE_UP_AFTER = 50  # failed batch writes at shutdown before the rest is reported lost
 
     def __init__(
         self,
@@ -54,18 +52,20 @@ class AuditWriter:
         retry_seconds: float = 1.0,
     ) -> None:
         self._sink = sink
-        self._queue: queue.SimpleQueue[EventInput | _Flush | None] = queue.SimpleQueue()
-        self._batch_size = batch_size
+        self._batch_size = max(1, batch_size)
         self._flush_seconds = flush_seconds
         self._retry_seconds = retry_seconds
-        self._pending: list[EventInput] = []
+        self._buffer: deque[EventInput] = deque()  # accepted, not yet taken by the thread
+        self._pending: list[EventInput] = []  # taken by the thread, not yet written
+        self._lock = threading.Lock()  # buffer, counters, closed flag
+        self._arrived = threading.Event()  # the buffer got its first event (or flush/close)
+        self._hurry = threading.Event()  # a full batch, a flush or close: stop lingering
+        self._idle = threading.Condition()  # flush() waits here for _written
+        self._enqueued = 0
         self._written = 0
         self._failures = 0
-        self._idle = threading.Condition()
-        self._gate = threading.Lock()  # orders submit() against close()'s stop marker
-        self._enqueued = 0
-        self._thread = threading.Thread(target=self._run, name="bastion-audit-writer", daemon=True)
         self._closed = False
+        self._thread = threading.Thread(target=self._run, name="bastion-audit-writer", daemon=True)
         self._thread.start()
 
     @property
@@ -79,33 +79,35 @@ class AuditWriter:
         return self._failures
 
     def submit(self, event: EventInput) -> None:
-        """Enqueue one event; never blocks on the database while the writer runs.
+        """Buffer one event; never blocks on the database while the writer runs.
 
         After :meth:`close` the event is written synchronously, so a request that
         finishes during shutdown is still audited.
         """
-        with self._gate:
+        with self._lock:
             if not self._closed:
-                with self._idle:
-                    self._enqueued += 1
-                self._queue.put(event)
+                self._enqueued += 1
+                buffer = self._buffer
+                buffer.append(event)
+                size = len(buffer)
+                if size == 1:
+                    self._arrived.set()
+                elif size == self._batch_size:
+                    self._hurry.set()
                 return
-        self._write_late(event)
-
-    def _write_late(self, event: EventInput) -> None:
-        with self._idle:
             self._enqueued += 1
         self._sink.append_many([event])
-        with self._idle:
-            self._written += 1
-            self._idle.notify_all()
+        self._count_written(1)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every event submitted so far is written; False on timeout."""
         deadline = time.monotonic() + timeout
-        self._queue.put(_FLUSH)
+        with self._lock:
+            target = self._enqueued
+            self._hurry.set()
+            self._arrived.set()
         with self._idle:
-            while self._written < self._enqueued:
+            while self._written < target:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -113,59 +115,32 @@ class AuditWriter:
         return True
 
     def close(self, timeout: float = 30.0) -> None:
-        """Stop accepting events, write everything queued, and stop the thread."""
-        with self._gate:
+        """Stop accepting events, write everything buffered, and stop the thread."""
+        with self._lock:
             if self._closed:
                 return
             self._closed = True
-            self._queue.put(None)
+            self._hurry.set()
+            self._arrived.set()
         self._thread.join(timeout)
 
-    def _collect(self) -> bool:
-        """Move queued events into the pending batch; False once the stop marker is seen.
+    def _count_written(self, count: int) -> None:
+        with self._idle:
+            self._written += count
+            self._idle.notify_all()
 
-        Lingers up to ``flush_seconds`` after the first event for a fuller batch.
-        After the marker the queue is drained to the end, whatever the batch size,
-        so nothing submitted before (or racing with) ``close`` stays behind.
+    def _take(self) -> bool:
+        """Move the buffer into the pending batch; True once close() was called.
+
+        Once ``_closed`` is seen under the lock no event can join the buffer any
+        more (``submit`` writes late events itself), so this take is the last.
         """
-        try:
-            first = self._queue.get(timeout=self._flush_seconds)
-        except queue.Empty:
-            return True
-        if first is None:
-            self._drain()
-            return False
-        if isinstance(first, _Flush):
-            return True
-        self._pending.append(first)
-        deadline = time.monotonic() + self._flush_seconds
-        while len(self._pending) < self._batch_size:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=left)
-                except queue.Empty:
-                    break
-            if item is None:
-                self._drain()
-                return False
-            if isinstance(item, _Flush):
-                break
-            self._pending.append(item)
-        return True
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if isinstance(item, EventInput):
-                self._pending.append(item)
+        with self._lock:
+            self._arrived.clear()
+            self._hurry.clear()
+            self._pending.extend(self._buffer)
+            self._buffer.clear()
+            return self._closed
 
     def _write_pending(self) -> bool:
         while self._pending:
@@ -177,18 +152,22 @@ class AuditWriter:
                 log.error("audit batch of %d failed (%s); retrying", len(batch), exc)
                 return False
             del self._pending[: len(batch)]
-            with self._idle:
-                self._written += len(batch)
-                self._idle.notify_all()
+            self._count_written(len(batch))
         return True
 
     def _run(self) -> None:
-        running = True
-        while running or self._pending:
-            if running:
-                running = self._collect()
-            if not self._write_pending():
-                time.sleep(self._retry_seconds)
-                if not running and self._failures > 50:
-                    log.critical("giving up on %d audit events at shutdown", len(self._pending))
+        closing = False
+        while True:
+            if not self._pending and not closing:
+                self._arrived.wait()
+                # Linger for a fuller batch unless a full batch, flush or close says not to.
+                self._hurry.wait(self._flush_seconds)
+            closing = self._take() or closing
+            if self._write_pending():
+                if closing:
                     return
+                continue
+            if closing and self._failures > self.GIVE_UP_AFTER:
+                log.critical("giving up on %d audit events at shutdown", len(self._pending))
+                return
+            time.sleep(self._retry_seconds)

@@ -11,7 +11,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,23 +104,153 @@ def client_address(scope: Scope, trusted_proxies: Collection[str]) -> str:
     return peer
 
 
-class GatewayMiddleware:
-    """See module docstring; one instance per app."""
+class GatewayCore:
+    """What every response shares, whichever path served it: headers, metrics, audit.
+
+    Used by :class:`GatewayMiddleware` and by the predict fast lane, so both send
+    the same headers and record the same metrics, log line and audit event.
+    """
 
     def __init__(
         self,
-        app: ASGIApp,
-        *,
         config: MiddlewareConfig,
         metrics: GatewayMetrics,
         writer: Callable[[], AuditWriter | None],
     ) -> None:
-        self.app = app
         self.config = config
         self.metrics = metrics
         self.writer = writer
         # Security headers by CSP, built once (callers copy them, never mutate).
         self._header_sets: dict[str, list[tuple[bytes, bytes]]] = {}
+
+    def security_headers(self, path: str) -> list[tuple[bytes, bytes]]:
+        """The security headers of a response to ``path`` (shared list: do not mutate)."""
+        csp = DOCS_CSP if path in self.config.docs_paths else API_CSP
+        if any(path == p or path.startswith(p + "/") for p in self.config.page_prefixes):
+            csp = PAGE_CSP
+        headers = self._header_sets.get(csp)
+        if headers is None:
+            headers = self._header_sets[csp] = self._build_security_headers(csp)
+        return headers
+
+    def _build_security_headers(self, csp: str) -> list[tuple[bytes, bytes]]:
+        headers = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"content-security-policy", csp.encode()),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+            (b"cross-origin-resource-policy", b"same-origin"),
+            (b"cache-control", b"no-store"),
+        ]
+        if self.config.hsts:
+            headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        return headers
+
+    def response_headers(
+        self, raw: Iterable[tuple[bytes, bytes]], path: str, ctx: RequestContext
+    ) -> list[tuple[bytes, bytes]]:
+        """The app's headers less the ones the gateway owns, then the gateway's own."""
+        own = {b"server", b"x-request-id", b"cache-control"}
+        extra = {k.lower().encode(): v.encode() for k, v in ctx.headers.items()}
+        headers = [(k, v) for k, v in raw if k.lower() not in own and k.lower() not in extra]
+        headers.extend(self.security_headers(path))
+        headers.append((b"x-request-id", ctx.request_id.encode()))
+        headers.extend(extra.items())
+        return headers
+
+    def wrap_send(self, send: Send, ctx: RequestContext, path: str, holder: list[Any]) -> Send:
+        """``send`` with the gateway's headers; ``holder`` gets [status, started]."""
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                holder[0] = int(message["status"])
+                holder[1] = True
+                headers = self.response_headers(message.get("headers", []), path, ctx)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return wrapped
+
+    @staticmethod
+    async def send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+        """A JSON response the middleware itself renders (refusals before the app)."""
+        payload = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    def finish(
+        self, ctx: RequestContext, method: str, route: str, path: str, status: int, elapsed: float
+    ) -> None:
+        """Metrics, the access log line and the request's one audit event."""
+        if status >= 400 and not ctx.reasons:
+            ctx.add_reason(_STATUS_REASONS.get(status, f"http-{status}"))
+        self.metrics.observe(route, method, status, elapsed, ctx.reasons if status >= 400 else [])
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "request_id=%s method=%s route=%s status=%d principal=%s ms=%.2f reasons=%s",
+                ctx.request_id,
+                method,
+                route,
+                status,
+                ctx.principal,
+                elapsed * 1000,
+                ",".join(ctx.reasons) or "-",
+            )
+        if path in self.config.unaudited_paths:
+            return
+        writer = self.writer()
+        if writer is None:
+            return
+        # 503 is a refusal by policy (fail closed); other 5xx are failures.
+        outcome = "allow" if status < 400 else ("error" if status in (500, 502, 504) else "deny")
+        details: dict[str, Any] = {
+            "event": "gateway-request",
+            "request_id": ctx.request_id,
+            "method": method,
+            "status": status,
+            "reasons": list(ctx.reasons),
+            "input_sha256": ctx.input_digest,
+            "input_bytes": len(ctx.body),
+            "latency_ms": round(elapsed * 1000, 3),
+            "client": ctx.client,
+            "authenticated_by": ctx.authenticated_by,
+        }
+        if ctx.field:
+            details["field"] = ctx.field
+        details.update(ctx.details)
+        if self.config.audit_raw_text and ctx.body:
+            details["raw_text"] = ctx.body[:16_384].decode("utf-8", errors="replace")
+        try:
+            writer.submit(
+                EventInput(
+                    principal=ctx.principal,
+                    action="gateway:request",
+                    resource=f"route:{method} {route}"[:1024],
+                    outcome=outcome,
+                    details=details,
+                )
+            )
+        except Exception:
+            self.metrics.audit_backlog_errors.inc()
+            log.exception("could not queue the audit event of request %s", ctx.request_id)
+
+
+class GatewayMiddleware:
+    """See module docstring; one instance per app."""
+
+    def __init__(self, app: ASGIApp, *, core: GatewayCore) -> None:
+        self.app = app
+        self.core = core
+        self.config = core.config
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -133,8 +263,8 @@ class GatewayMiddleware:
         )
         scope.setdefault("state", {})[STATE_KEY] = ctx
         path = str(scope.get("path", ""))
-        status_holder = {"status": 500, "started": False}
-        send_wrapped = self._wrap_send(send, ctx, path, status_holder)
+        holder: list[Any] = [500, False]  # status, response started
+        send_wrapped = self.core.wrap_send(send, ctx, path, holder)
 
         try:
             refusal = self._check_content_type(scope, path)
@@ -143,16 +273,16 @@ class GatewayMiddleware:
             if refusal is not None:
                 status, code, message = refusal
                 ctx.add_reason(code)
-                await self._send_json(
+                await self.core.send_json(
                     send_wrapped, status, error_body(status, code, message, ctx.request_id)
                 )
             else:
-                await self.app(scope, self._replay(ctx.body, receive), send_wrapped)
+                await self.app(scope, replay(ctx.body, receive), send_wrapped)
         except Exception:
             log.exception("request %s failed", ctx.request_id)
             ctx.add_reason(INTERNAL_ERROR)
-            if not status_holder["started"]:
-                await self._send_json(
+            if not holder[1]:
+                await self.core.send_json(
                     send_wrapped,
                     500,
                     error_body(
@@ -160,7 +290,11 @@ class GatewayMiddleware:
                     ),
                 )
         finally:
-            self._finish(scope, ctx, path, int(status_holder["status"]), started)
+            route_obj = scope.get("route")
+            route = str(getattr(route_obj, "path", "")) or _safe_path(path)
+            elapsed = time.perf_counter() - started
+            method = str(scope.get("method", ""))
+            self.core.finish(ctx, method, route, path, int(holder[0]), elapsed)
 
     # Checks ----------------------------------------------------------------------
     def _check_content_type(self, scope: Scope, path: str) -> tuple[int, str, str] | None:
@@ -212,134 +346,16 @@ class GatewayMiddleware:
             ctx.input_digest = sha256_hex(ctx.body)
         return None
 
-    @staticmethod
-    def _replay(body: bytes, receive: Receive) -> Receive:
-        sent = False
 
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that first yields ``body`` (already read) as one message, then defers."""
+    sent = False
 
-        return replay
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
 
-    # Responses -------------------------------------------------------------------
-    def _security_headers(self, path: str) -> list[tuple[bytes, bytes]]:
-        csp = DOCS_CSP if path in self.config.docs_paths else API_CSP
-        if any(path == p or path.startswith(p + "/") for p in self.config.page_prefixes):
-            csp = PAGE_CSP
-        headers = self._header_sets.get(csp)
-        if headers is None:
-            headers = self._header_sets[csp] = self._build_security_headers(csp)
-        return headers
-
-    def _build_security_headers(self, csp: str) -> list[tuple[bytes, bytes]]:
-        headers = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"content-security-policy", csp.encode()),
-            (b"referrer-policy", b"no-referrer"),
-            (b"x-frame-options", b"DENY"),
-            (b"cross-origin-resource-policy", b"same-origin"),
-            (b"cache-control", b"no-store"),
-        ]
-        if self.config.hsts:
-            headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
-        return headers
-
-    def _wrap_send(
-        self, send: Send, ctx: RequestContext, path: str, holder: dict[str, Any]
-    ) -> Send:
-        async def wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                holder["status"] = int(message["status"])
-                holder["started"] = True
-                own = {b"server", b"x-request-id", b"cache-control"}
-                extra = {k.lower().encode(): v.encode() for k, v in ctx.headers.items()}
-                headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.lower() not in own and k.lower() not in extra
-                ]
-                headers.extend(self._security_headers(path))
-                headers.append((b"x-request-id", ctx.request_id.encode()))
-                headers.extend(extra.items())
-                message = {**message, "headers": headers}
-            await send(message)
-
-        return wrapped
-
-    @staticmethod
-    async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
-
-    # Accounting ------------------------------------------------------------------
-    def _finish(
-        self, scope: Scope, ctx: RequestContext, path: str, status: int, started: float
-    ) -> None:
-        elapsed = time.perf_counter() - started
-        route_obj = scope.get("route")
-        route = str(getattr(route_obj, "path", "")) or _safe_path(path)
-        if status >= 400 and not ctx.reasons:
-            ctx.add_reason(_STATUS_REASONS.get(status, f"http-{status}"))
-        method = str(scope.get("method", ""))
-        self.metrics.observe(route, method, status, elapsed, ctx.reasons if status >= 400 else [])
-        log.info(
-            "request_id=%s method=%s route=%s status=%d principal=%s ms=%.2f reasons=%s",
-            ctx.request_id,
-            method,
-            route,
-            status,
-            ctx.principal,
-            elapsed * 1000,
-            ",".join(ctx.reasons) or "-",
-        )
-        if path in self.config.unaudited_paths:
-            return
-        writer = self.writer()
-        if writer is None:
-            return
-        # 503 is a refusal by policy (fail closed); other 5xx are failures.
-        outcome = "allow" if status < 400 else ("error" if status in (500, 502, 504) else "deny")
-        details: dict[str, Any] = {
-            "event": "gateway-request",
-            "request_id": ctx.request_id,
-            "method": method,
-            "status": status,
-            "reasons": list(ctx.reasons),
-            "input_sha256": ctx.input_digest,
-            "input_bytes": len(ctx.body),
-            "latency_ms": round(elapsed * 1000, 3),
-            "client": ctx.client,
-            "authenticated_by": ctx.authenticated_by,
-        }
-        if ctx.field:
-            details["field"] = ctx.field
-        details.update(ctx.details)
-        if self.config.audit_raw_text and ctx.body:
-            details["raw_text"] = ctx.body[:16_384].decode("utf-8", errors="replace")
-        try:
-            writer.submit(
-                EventInput(
-                    principal=ctx.principal,
-                    action="gateway:request",
-                    resource=f"route:{method} {route}"[:1024],
-                    outcome=outcome,
-                    details=details,
-                )
-            )
-        except Exception:
-            self.metrics.audit_backlog_errors.inc()
-            log.exception("could not queue the audit event of request %s", ctx.request_id)
+    return replayed

@@ -150,6 +150,33 @@ class MovingWindowMemory(MemoryStorage):
             return admitted, now, 0
         return admitted, hits[0], len(hits)
 
+    def hit_all(
+        self, windows: Sequence[tuple[str, int, int]], amount: int, now: float
+    ) -> list[tuple[float, int]] | None:
+        """Add ``amount`` hits to every (key, limit, expiry) window if each has room, else none.
+
+        All or nothing, without awaiting: on the event loop that is atomic.  Returns
+        each window's (start, count) after the hits, or None when any window (or
+        none of them) would refuse — then nothing was recorded.  Keys must differ.
+        """
+        self._hits += len(windows)
+        if self._hits % self.SWEEP_EVERY < len(windows):
+            self._sweep(now)
+        trimmed = []
+        for key, limit, expiry in windows:
+            if amount > limit:
+                return None
+            hits = self._window(key, expiry, now)
+            if len(hits) + amount > limit:
+                return None
+            trimmed.append(hits)
+        for hits in trimmed:
+            if amount == 1:
+                hits.append(now)
+            else:
+                hits.extend([now] * amount)
+        return [(hits[0], len(hits)) for hits in trimmed]
+
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = time.time()
         if key not in self._windows:
@@ -191,6 +218,69 @@ class RateLimiter:
         self.fail_open = fail_open
         self.cost_bytes = cost_bytes
         self._memory = storage if isinstance(storage, MovingWindowMemory) else None
+        # Windows by (kind, who) for admit_now(): key strings cost a join per window.
+        self._window_keys: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
+
+    @property
+    def admits_synchronously(self) -> bool:
+        """True when :meth:`admit_now` can decide (in-process store, distinct windows)."""
+        return self._memory is not None and all(
+            len({(i.amount, i.multiples, i.GRANULARITY) for i in items}) == len(items)
+            for items in (self.address_limits, self.principal_limits)
+        )
+
+    def _windows(
+        self, kind: str, who: str, items: Sequence[RateLimitItem]
+    ) -> list[tuple[str, int, int]]:
+        cache_key = (kind, who)
+        windows = self._window_keys.get(cache_key)
+        if windows is None:
+            if len(self._window_keys) >= 4096:
+                self._window_keys.clear()
+            windows = self._window_keys[cache_key] = [
+                (key, item.amount, expiry) for item, key, expiry in self._keyed(items, kind, who)
+            ]
+        return windows
+
+    def admit_now(
+        self, address: str, principal: str, body_bytes: int, now: float
+    ) -> list[tuple[bytes, bytes]] | None:
+        """Address and principal limits in one step, all or nothing (in-process store only).
+
+        When every window of both kinds has room, records the hits and returns the
+        ``RateLimit-*`` headers that :meth:`check_address` then
+        :meth:`check_principal` would have produced (the principal's tightest
+        window when it has limits, else the address's).  Otherwise records
+        nothing and returns None: the caller then takes the sequential path,
+        which decides and words the refusal.  Requires :attr:`admits_synchronously`.
+        """
+        memory = self._memory
+        assert memory is not None
+        cost = self.cost(body_bytes)
+        addr_windows = self._windows("addr", address, self.address_limits)
+        principal_windows = self._windows("principal", principal, self.principal_limits)
+        stats = memory.hit_all(addr_windows + principal_windows, cost, now)
+        if stats is None:
+            return None
+        if principal_windows:
+            windows, stats = principal_windows, stats[len(addr_windows) :]
+        elif addr_windows:
+            windows = addr_windows
+        else:
+            return []
+        best = 0
+        best_remaining = windows[0][1] - stats[0][1]
+        for index in range(1, len(windows)):
+            remaining = windows[index][1] - stats[index][1]
+            if remaining < best_remaining:
+                best, best_remaining = index, remaining
+        limit, expiry = windows[best][1], windows[best][2]
+        reset = math.ceil(stats[best][0] + expiry - now)
+        return [
+            (b"ratelimit-limit", str(limit).encode()),
+            (b"ratelimit-remaining", str(max(0, best_remaining)).encode()),
+            (b"ratelimit-reset", str(max(0, reset)).encode()),
+        ]
 
     def cost(self, body_bytes: int) -> int:
         """How many hits a request of this size costs (1 unless costing by size)."""
