@@ -21,6 +21,7 @@ runner = CliRunner()
 
 
 def test_keys_lifecycle() -> None:
+    assert runner.invoke(app, ["keys", "init"]).exit_code == 0  # the audit log's key
     created = runner.invoke(
         app,
         [

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 
 import typer
 from rich.table import Table
 
-from bastion.cli.context import console, settings_from
+from bastion.cli.context import console, operator_id, settings_from
 from bastion.core.errors import ValidationError
 
 app = typer.Typer(help="Incident records and containment playbook actions.", no_args_is_help=True)
@@ -17,8 +16,7 @@ ACTIONS = ("revoke-key", "block-client", "rollback-model")
 
 
 def _actor() -> str:
-    name = os.environ.get("USER") or os.environ.get("USERNAME") or "operator"
-    return f"user:{name}"[:256]
+    return operator_id()
 
 
 def _store(ctx: typer.Context):  # type: ignore[no-untyped-def]

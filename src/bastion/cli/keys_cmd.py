@@ -13,12 +13,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from bastion.cli.context import console, settings_from
+from bastion.cli.context import audited, console, settings_from
 from bastion.core.errors import EXIT_FINDINGS
 from bastion.secrets import WELL_KNOWN_KEYS, KeyRing, KeyStatus, keyring_from_settings
 
 if TYPE_CHECKING:
-    from bastion.serving.apikeys import ApiKeyStore, IssuedKey
+    from bastion.serving.apikeys import ApiKeyRecord, ApiKeyStore, IssuedKey
 
 app = typer.Typer(
     help="Create and inspect Bastion's keys in the configured secrets backend.",
@@ -54,7 +54,10 @@ def init(
 ) -> None:
     """Create every missing key in the configured backend; existing keys are never overwritten."""
     ring = keyring(ctx)
-    results = ring.init()
+    # The audit log's own checkpoint key may be among those created: open it afterwards.
+    with audited(ctx, "keys:init", "keys:well-known", open_first=False) as details:
+        results = ring.init()
+        details["created"] = sorted(name for name, result in results.items() if result == "created")
     statuses = {status.name: status for status in ring.status()}
     ordered = [statuses[spec.name] for spec in WELL_KNOWN_KEYS]
     if as_json:
@@ -120,6 +123,12 @@ def _key_store(ctx: typer.Context) -> ApiKeyStore:
     return key_store_from_settings(settings_from(ctx))
 
 
+def _audit_details(record: ApiKeyRecord) -> dict[str, object]:
+    """What the audit log keeps about a key operation: never the key, only its prefix."""
+    row = record.to_dict()
+    return {key: row[key] for key in ("prefix", "scopes", "expires_at", "state") if key in row}
+
+
 def _print_issued(issued: IssuedKey, as_json: bool, verb: str) -> None:
     if as_json:
         console.print_json(json.dumps({**issued.record.to_dict(), "key": issued.plaintext}))
@@ -143,11 +152,16 @@ def create_key(
     as_json: bool = typer.Option(False, "--json", help="Print JSON (includes the key once)."),
 ) -> None:
     """Create a gateway API key; the key is printed once and only its hash is stored."""
-    from bastion.serving.apikeys import parse_duration, parse_scopes
+    from bastion.serving.apikeys import check_name, parse_duration, parse_scopes
 
     lifetime = parse_duration(expires) if expires else None
     store = _key_store(ctx)
-    _print_issued(store.create(name, parse_scopes(scopes), expires_in=lifetime), as_json, "created")
+    wanted = parse_scopes(scopes)
+    check_name(name)  # bad input is refused before anything else is opened
+    with audited(ctx, "apikey:create", f"apikey:{name}", {"scopes": sorted(wanted)}) as details:
+        issued = store.create(name, wanted, expires_in=lifetime)
+        details.update(_audit_details(issued.record))
+    _print_issued(issued, as_json, "created")
 
 
 @app.command("list")
@@ -184,7 +198,9 @@ def revoke_key(
     name: str = typer.Argument(..., help="Key name or prefix."),
 ) -> None:
     """Revoke an API key; every gateway process refuses it from the next request on."""
-    record = _key_store(ctx).revoke(name)
+    with audited(ctx, "apikey:revoke", f"apikey:{name}") as details:
+        record = _key_store(ctx).revoke(name)
+        details.update(_audit_details(record))
     console.print(f"revoked API key [cyan]{record.name}[/cyan] ({record.prefix})")
 
 
@@ -199,4 +215,7 @@ def rotate_key(
     from bastion.serving.apikeys import parse_duration
 
     lifetime = parse_duration(expires) if expires else None
-    _print_issued(_key_store(ctx).rotate(name, expires_in=lifetime), as_json, "rotated")
+    with audited(ctx, "apikey:rotate", f"apikey:{name}") as details:
+        issued = _key_store(ctx).rotate(name, expires_in=lifetime)
+        details.update(_audit_details(issued.record))
+    _print_issued(issued, as_json, "rotated")
