@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from bastion.guards import GuardChain, ScanContext, load_chain  # noqa: E402
+from bastion.guards.literals import clear_views  # noqa: E402
 
 PROMPT = (
     "I am planning a two-week trip through Portugal in late spring with my partner. We like "
@@ -80,10 +81,17 @@ def sized(base: str, size: int) -> str:
 
 
 def measure(fn: Callable[[], object], calls: int) -> tuple[float, float]:
+    """p50 and p99 wall time of ``fn``, each call starting without a cached view of the text.
+
+    The guards share one lowercase form and trigram table per text within a chain
+    (``bastion.guards.literals``); repeating the same text would otherwise measure
+    a cache hit that real traffic, with a new text per call, never gets.
+    """
     for _ in range(min(50, calls)):
         fn()
     samples = []
     for _ in range(calls):
+        clear_views()
         start = time.perf_counter_ns()
         fn()
         samples.append(time.perf_counter_ns() - start)

@@ -139,3 +139,23 @@ def test_classifier_windows_match_the_pipeline() -> None:
     for text in texts[:60]:
         wanted = float(classifier.pipeline.decision_function([text])[0])
         assert classifier.decision(text) == pytest.approx(wanted, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*"abcXYZ019_-'. \n\t", "fuck", "idiot ", "É", "ß", "ö", "ǅ"]),
+        max_size=60,
+    ).map("".join)
+)
+def test_profanity_tokenisation_matches_library(text: str) -> None:
+    from profanity_check import predict_prob
+
+    from bastion.guards.profanity import _TOKEN, profanity_model
+
+    model = profanity_model()
+    result = model.score(text)
+    assert result.probability == pytest.approx(float(predict_prob([text])[0]), abs=1e-9)
+    lowered = text.lower()
+    offensive = [m.span() for m in _TOKEN.finditer(lowered) if m.group(0) in model._offensive]
+    assert list(result.offensive_spans) == offensive

@@ -81,6 +81,13 @@ def view(text: str) -> TextView:
     return found
 
 
+def clear_views() -> None:
+    """Forget this thread's cached views (benchmarks use it so every call starts cold)."""
+    cache: dict[str, TextView] | None = getattr(_local, "cache", None)
+    if cache is not None:
+        cache.clear()
+
+
 class LiteralSet:
     """A fixed set of lowercase literals, with a fast "which of them occur" test."""
 

@@ -14,11 +14,17 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
+# ASCII word characters kept (upper case already lowered), everything else a separator.
+_ASCII_WORD_BYTES = bytes(
+    b if chr(b).isascii() and re.fullmatch(r"\w", chr(b)) else 0x20 for b in range(256)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,25 +57,44 @@ class ProfanityModel:
         self._offensive = frozenset(
             word for word, index in self._vocabulary.items() if mean_coef[index] >= word_threshold
         )
+        # The same vocabulary keyed by bytes, for ASCII texts tokenised as bytes.
+        self._ascii: dict[Any, int] = {
+            k.encode("ascii"): v for k, v in self._vocabulary.items() if k.isascii()
+        }
+        ascii_offensive = {w.encode() for w in self._offensive if w.isascii()}
+        self._offensive_keys = self._offensive | ascii_offensive
+
+    def _tokens(self, lowered: str) -> tuple[list[Any], dict[Any, int]]:
+        """The vectoriser's tokens and the vocabulary to look them up in.
+
+        ``\\b\\w\\w+\\b`` matches exactly the maximal runs of two or more word
+        characters.  For ASCII text (word characters ``[a-z0-9_]``) those are
+        found by one ``bytes.translate`` and ``split`` in C, single characters
+        included: they are never in the vocabulary, so they change nothing.
+        """
+        if lowered.isascii():
+            return lowered.encode("ascii").translate(_ASCII_WORD_BYTES).split(), self._ascii
+        return _TOKEN.findall(lowered), self._vocabulary
 
     def score(self, text: str) -> ProfanityScore:
         """Probability of offensive language and the spans of strongly offensive words."""
         lowered = text.lower()
-        indices: list[int] = []
+        tokens, vocabulary = self._tokens(lowered)
         spans: list[tuple[int, int]] = []
-        lookup = self._vocabulary.get
-        offensive = self._offensive
-        for match in _TOKEN.finditer(lowered):
-            token = match.group(0)
-            index = lookup(token)
-            if index is not None:
-                indices.append(index)
-                if token in offensive:
-                    spans.append(match.span())
-        if indices:
-            counts = np.bincount(np.asarray(indices, dtype=np.intp))
-            keys = counts.nonzero()[0]
-            weights = counts[keys].astype(np.float64) * self._idf[keys]
+        if not self._offensive_keys.isdisjoint(tokens):  # rare: only then are positions needed
+            offensive = self._offensive
+            spans = [m.span() for m in _TOKEN.finditer(lowered) if m.group(0) in offensive]
+        # Vocabulary look-ups in C (map over dict.get); -1 marks out-of-vocabulary tokens.
+        found = np.fromiter(
+            map(vocabulary.get, tokens, repeat(-1, len(tokens))), dtype=np.intp, count=len(tokens)
+        )
+        indices = np.sort(found[found >= 0])
+        if len(indices):
+            # Distinct indices in ascending order with their counts (what bincount + nonzero give).
+            starts = np.flatnonzero(np.concatenate(([True], indices[1:] != indices[:-1])))
+            keys = indices[starts]
+            counts = np.diff(np.append(starts, len(indices)))
+            weights = counts.astype(np.float64) * self._idf[keys]
             norm = math.sqrt(float(weights @ weights))
             decision = self._coef[:, keys] @ (weights / norm) + self._intercept
         else:

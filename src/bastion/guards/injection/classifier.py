@@ -19,7 +19,7 @@ from importlib import resources
 from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -50,7 +50,7 @@ _WINDOW_STEP = 200
 _CACHE_LIMIT = 50_000
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.intp]
+IntArray = npt.NDArray[np.integer[Any]]
 # Per distinct word: packed char n-gram indices, packed token ids, and how many of each.
 _WordEntry = tuple[bytes, bytes, int, int]
 _FIRST, _SECOND, _THIRD, _FOURTH = (itemgetter(i) for i in range(4))
@@ -81,8 +81,12 @@ def load_pipeline(path: Path | None = None) -> Any:
 def _count(indices: IntArray) -> tuple[IntArray, IntArray]:
     """Distinct values and how often each occurs (``np.unique`` without its overhead)."""
     ordered = np.sort(indices)
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    return ordered[starts], np.diff(np.append(starts, len(ordered)))
+    size = len(ordered)
+    edges = np.empty(size + 1, dtype=np.bool_)  # True where a new value starts, and at the end
+    edges[0] = edges[size] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=edges[1:size])
+    bounds = edges.nonzero()[0]
+    return ordered[bounds[:-1]], bounds[1:] - bounds[:-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +175,7 @@ class InjectionClassifier:
         for gram in vocabularies["word"]:
             for token in gram.split(" "):
                 token_ids.setdefault(token, len(token_ids))
-        unigram_of = np.full(len(token_ids) + 1, -1, dtype=np.intp)  # last slot: unknown token
+        unigram_of = np.full(len(token_ids) + 1, -1, dtype=np.int32)  # last slot: unknown token
         pairs: list[tuple[int, int]] = []
         for gram, index in vocabularies["word"].items():
             parts = gram.split(" ")
@@ -183,8 +187,8 @@ class InjectionClassifier:
         self._token_ids = token_ids
         self._unknown = len(token_ids)
         self._unigram_of: IntArray = unigram_of
-        self._pair_keys: IntArray = np.array([k for k, _ in pairs], dtype=np.intp)
-        self._pair_index: IntArray = np.array([i for _, i in pairs], dtype=np.intp)
+        self._pair_keys: IntArray = np.array([k for k, _ in pairs], dtype=np.int64)
+        self._pair_index: IntArray = np.array([i for _, i in pairs], dtype=np.int32)
         self._intercept = float(model.intercept_[0])
         self._cache: dict[str, _WordEntry] = {}
         self.pipeline = pipeline
@@ -214,8 +218,8 @@ class InjectionClassifier:
                     char_found.append(index)
         ids = [self._token_ids.get(t, self._unknown) for t in _WORD.findall(word)]
         entry = (
-            np.array(char_found, dtype=np.intp).tobytes(),
-            np.array(ids, dtype=np.intp).tobytes(),
+            np.array(char_found, dtype=np.int32).tobytes(),
+            np.array(ids, dtype=np.int32).tobytes(),
             len(char_found),
             len(ids),
         )
@@ -224,21 +228,27 @@ class InjectionClassifier:
         return entry
 
     def _features(self, text: str) -> _Features:
-        cached = self._cache.get
-        entries = [cached(w) or self._word_features(w) for w in text.lower().split()]
-        chars = np.frombuffer(b"".join(map(_FIRST, entries)), dtype=np.intp)
-        ids = np.frombuffer(b"".join(map(_SECOND, entries)), dtype=np.intp)
+        words = text.lower().split()
+        found = list(map(self._cache.get, words))  # look-ups in C; None for unseen words
+        entries: list[_WordEntry] = (
+            [e or self._word_features(w) for e, w in zip(found, words, strict=True)]
+            if None in found
+            else cast(list[_WordEntry], found)
+        )
+        chars = np.frombuffer(b"".join(map(_FIRST, entries)), dtype=np.int32)
+        ids = np.frombuffer(b"".join(map(_SECOND, entries)), dtype=np.int32)
         char_offsets = [0, *accumulate(map(_THIRD, entries))]
         token_offsets = [0, *accumulate(map(_FOURTH, entries))]
         unigrams = self._unigram_of[ids]
         if len(ids) > 1 and len(self._pair_keys):
-            keys = ids[:-1] * self._unknown + ids[1:]
+            wide = ids.astype(np.int64)
+            keys = wide[:-1] * self._unknown + wide[1:]
             known = (ids[:-1] != self._unknown) & (ids[1:] != self._unknown)
             slots = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
             hit = known & (self._pair_keys[slots] == keys)
             bigrams = np.where(hit, self._pair_index[slots], -1)
         else:
-            bigrams = np.full(max(0, len(ids) - 1), -1, dtype=np.intp)
+            bigrams = np.full(max(0, len(ids) - 1), -1, dtype=np.int32)
         return _Features(chars, char_offsets, unigrams, bigrams, token_offsets)
 
     def _window(self, features: _Features, first: int, last: int) -> float:

@@ -227,8 +227,8 @@ def decode_rot13(text: str) -> Iterator[str]:
     if head.isascii():
         # The same ASCII words, lowercased and counted in C (bytes translate and split).
         data = head.encode("ascii").translate(_LETTERS_LOWER).split()
-        if len(data) < 2:
-            return
+        if len(data) < 2 or _COMMON_BYTES_ROT13.isdisjoint(data):
+            return  # no rotated common word: rotated (0) cannot exceed plain
         plain = sum(map(_COMMON_BYTES.__contains__, data))
         rotated = sum(map(_COMMON_BYTES_ROT13.__contains__, data))
     else:
