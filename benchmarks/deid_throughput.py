@@ -161,6 +161,8 @@ def main() -> None:
                     str(args.workers),
                     "--chunk-rows",
                     str(args.chunk_rows),
+                    "--engine",
+                    args.engine,
                     "--quiet",
                     "--overwrite",
                 ],
