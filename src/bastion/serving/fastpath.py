@@ -153,6 +153,7 @@ class PredictLane:
         self.handlers = tuple(handlers)
         self.handled = tuple(kind for kind, _ in handlers)
         self.enabled = True
+        self.served = 0  # requests the lane answered itself (admitted ones)
         self._plan: _Plan | None = None
         self._limiter: Any = None  # the limiter admits_synchronously was checked for
         self._limiter_ok = False
@@ -270,6 +271,7 @@ class PredictLane:
             await stack(scope, _replay(messages, receive), send)
             return
         # Admitted: from here on this request is served (and audited) by the lane.
+        self.served += 1
         ctx = RequestContext(
             request_id=request_id_from(_latin1(found.get(b"x-request-id"))),
             client=client,
@@ -302,7 +304,7 @@ class PredictLane:
                 payload = await self.run(request, ctx)
             except self.handled as exc:
                 # Rare: the route's own exception handler words it, the core adds headers.
-                ctx.headers = {name.decode(): value.decode() for name, value in rate_headers}
+                ctx.headers = _as_dict(rate_headers)
                 scope.setdefault("state", {})[STATE_KEY] = ctx
                 response = await _handler_for(self.handlers, exc)(Request(scope, receive), exc)
                 await response(scope, receive, self.core.wrap_send(send, ctx, PREDICT_PATH, holder))
@@ -321,7 +323,7 @@ class PredictLane:
             log.exception("request %s failed", ctx.request_id)
             ctx.add_reason(INTERNAL_ERROR)
             if not holder[1]:
-                ctx.headers = {}
+                ctx.headers = _as_dict(rate_headers)
                 await self.core.send_json(
                     self.core.wrap_send(send, ctx, PREDICT_PATH, holder),
                     500,
@@ -388,6 +390,10 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return await receive()
 
     return replayed
+
+
+def _as_dict(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    return {name.decode(): value.decode() for name, value in headers}
 
 
 def _latin1(value: bytes | None) -> str | None:
