@@ -19,6 +19,7 @@ import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
@@ -60,6 +61,7 @@ GUARD_BLOCKED = "guard-blocked"
 JSON_PATHS = ("/v1/predict", "/v1/guard/input", "/v1/guard/output")
 FORM_PATHS = ("/oauth/token",)
 
+_PREDICTIONS = TypeAdapter(list[Prediction])  # one validation call for a batch of outputs
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in {
@@ -319,7 +321,10 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
             raise Refusal(
                 422, "batch-too-large", f"at most {serving.max_batch_items} items", field=name
             )
-        summary = GuardSummary()
+        # Plain lists until the end: assigning to a pydantic model goes through __setattr__.
+        input_reasons: list[str] = []
+        output_reasons: list[str] = []
+        modified = False
         ctx.details["items"] = len(items)
         if body.inputs is not None:
             texts = []
@@ -332,9 +337,8 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
                         field=f"inputs.{index}",
                     )
                 verdict = gw.guards.scan_input(text)
-                summary.input_reasons.extend(
-                    r for r in verdict.reasons if r not in summary.input_reasons
-                )
+                if verdict.reasons:
+                    input_reasons.extend(r for r in verdict.reasons if r not in input_reasons)
                 if verdict.blocked:
                     ctx.details["guard_input"] = list(verdict.reasons)
                     raise Refusal(
@@ -344,19 +348,18 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
                         reasons=[GUARD_BLOCKED, *verdict.reasons],
                         field=f"inputs.{index}",
                     )
-                summary.modified = summary.modified or verdict.text != text
+                modified = modified or verdict.text != text
                 texts.append(verdict.text)
             outputs = await gw.adapter.predict_texts(texts)
         else:
             outputs = await gw.adapter.predict_records(body.instances or [])
-        predictions = []
+        checked = []
         for index, output in enumerate(outputs):
             text_out = output.get("text")
             if isinstance(text_out, str):
                 verdict = gw.guards.scan_output(text_out)
-                summary.output_reasons.extend(
-                    r for r in verdict.reasons if r not in summary.output_reasons
-                )
+                if verdict.reasons:
+                    output_reasons.extend(r for r in verdict.reasons if r not in output_reasons)
                 if verdict.blocked:
                     ctx.details["guard_output"] = list(verdict.reasons)
                     raise Refusal(
@@ -367,16 +370,17 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
                         field=f"predictions.{index}",
                     )
                 if verdict.text != text_out:
-                    summary.modified = True
+                    modified = True
                 output = {**output, "text": verdict.text}
-            predictions.append(Prediction(**output))
-        reasons = summary.input_reasons + summary.output_reasons
-        for reason in reasons:
+            checked.append(output)
+        for reason in input_reasons + output_reasons:
             ctx.add_reason(reason)
         result = PredictResponse(
             model=gw.adapter.name,
-            predictions=predictions,
-            guards=summary,
+            predictions=_PREDICTIONS.validate_python(checked),
+            guards=GuardSummary(
+                input_reasons=input_reasons, output_reasons=output_reasons, modified=modified
+            ),
             request_id=ctx.request_id,
         )
         # Serialised here, once: returning the model would make FastAPI validate
