@@ -13,9 +13,13 @@ pinned to one core and wrk to the other, so a Python client's own CPU cost does
 not cap the measurement; ``--client httpx`` is a fixed-count async client.
 The machine's load average and the share of CPU busy (from /proc/stat) during
 the measured rounds are printed too, because on a shared machine they decide
-whether the numbers mean anything.
+whether the numbers mean anything.  With wrk, each server's own CPU time per
+request (user + system of all its threads, from /proc/PID/stat around each run)
+is printed as well: it is the steadier measure when other jobs share the cores,
+since requests/s then also depends on how much of its core the server got.
 
     .venv/bin/python benchmarks/gateway_overhead.py --client wrk --seconds 10 --rounds 3
+    .venv/bin/python benchmarks/gateway_overhead.py --client wrk --only bastion  # skip guards
     .venv/bin/python benchmarks/gateway_overhead.py --client httpx --requests 2000 --rounds 3
 """
 
