@@ -34,6 +34,39 @@ def test_pii_guard_entity_filter_and_block(fake_engine: object) -> None:
     assert blocking.scan("bob@example.com", OUT).action is Action.BLOCK
 
 
+class _CountingEngine:
+    """The real engine behind a spy that records every call."""
+
+    def __init__(self) -> None:
+        from bastion.privacy.detect import default_engine
+
+        self.engine = default_engine()
+        self.supported_entities = self.engine.supported_entities
+        self.calls: list[frozenset[str] | None] = []
+
+    def analyze(self, text: str, entities: frozenset[str] | None = None) -> list[object]:
+        self.calls.append(entities)
+        return self.engine.analyze(text, entities=entities)  # type: ignore[return-value]
+
+
+def test_pii_guard_asks_the_engine_once_and_only_for_wanted_types() -> None:
+    text = "Mail jane.roe@example.com or call +1 415 555 0132."
+    spy = _CountingEngine()
+    everything = PIIGuard(engine=spy).scan(text, OUT)  # type: ignore[arg-type]
+    assert spy.calls == [None]
+    assert "pii:EMAIL_ADDRESS" in everything.reasons
+    spy.calls.clear()
+    emails = PIIGuard(engine=spy, entities=["EMAIL_ADDRESS", "NO_SUCH_TYPE"])  # type: ignore[arg-type]
+    verdict = emails.scan(text, OUT)
+    assert spy.calls == [frozenset({"EMAIL_ADDRESS"})]
+    assert verdict.reasons == ("pii:EMAIL_ADDRESS",)
+    assert verdict.text == "Mail <EMAIL_ADDRESS> or call +1 415 555 0132."
+    spy.calls.clear()
+    unknown = PIIGuard(engine=spy, entities=["NO_SUCH_TYPE"])  # type: ignore[arg-type]
+    assert not unknown.scan(text, OUT).triggered
+    assert spy.calls == []
+
+
 def test_response_with_email_ssn_and_card_comes_back_redacted(default_chain: GuardChain) -> None:
     response = (
         "Sure. The customer's e-mail is jane.roe@example.com, her SSN is 536-22-8714 "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -10,7 +11,12 @@ from bastion.privacy.detect.span import Span
 
 
 class Analyzer(Protocol):
-    """What the guard needs from a PII engine (``bastion.privacy.detect.Engine`` satisfies it)."""
+    """What the guard needs from a PII engine (``bastion.privacy.detect.Engine`` satisfies it).
+
+    An engine that also takes ``entities=`` and lists ``supported_entities``
+    is asked only for the types the policy wants, so it can skip the other
+    recognizers.
+    """
 
     def analyze(self, text: str) -> list[Span]: ...
 
@@ -51,13 +57,38 @@ class PIIGuard(Guard):
             self._engine = engine()
         else:
             self._engine = engine  # type: ignore[assignment]
+        self._wanted = self._engine_entities()
+
+    def _engine_entities(self) -> frozenset[str] | None:
+        """The entity types to request from the engine, or None to request all of them.
+
+        Only types the engine supports are requested (unknown names never
+        matched anything, and the engine would refuse them); the result is
+        still filtered by ``entities`` after the call.
+        """
+        supported = getattr(self._engine, "supported_entities", None)
+        if self.entities is None or not isinstance(supported, frozenset | set):
+            return None
+        try:
+            parameters = inspect.signature(self._engine.analyze).parameters
+        except (TypeError, ValueError):
+            return None
+        if "entities" not in parameters:
+            return None
+        return frozenset(self.entities & supported)
 
     def scan(self, text: str, context: ScanContext) -> Verdict:
         if not text:
             return self.allow()
+        if self._wanted is None:
+            found = self._engine.analyze(text)  # one call per text
+        elif self._wanted:
+            found = self._engine.analyze(text, entities=self._wanted)  # type: ignore[call-arg]
+        else:
+            found = []  # none of the wanted types can be detected by this engine
         spans = tuple(
             s
-            for s in self._engine.analyze(text)
+            for s in found
             if s.score >= self.min_score
             and (self.entities is None or s.entity_type in self.entities)
         )

@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast
@@ -89,46 +88,43 @@ def _count(indices: IntArray) -> tuple[IntArray, IntArray]:
     return ordered[bounds[:-1]], bounds[1:] - bounds[:-1]
 
 
-@dataclass(frozen=True, slots=True)
-class _Block:
-    """One TF-IDF vectoriser's IDF weights and its slice of the coefficients."""
-
-    idf: FloatArray
-    coef: FloatArray
-    sublinear: bool
-
-    def contribution(self, indices: IntArray) -> float:
-        """The block's share of the decision for one window: coef . l2normalise(tf * idf)."""
-        if not len(indices):
-            return 0.0
-        keys, counts = _count(indices)
-        tf = 1.0 + np.log(counts) if self.sublinear else counts.astype(np.float64)
-        weights = tf * self.idf[keys]
-        squares = float(weights @ weights)
-        if squares == 0.0:
-            return 0.0
-        return float(weights @ self.coef[keys]) / math.sqrt(squares)
+def _share(weights: FloatArray, scaled: FloatArray) -> float:
+    """One vectoriser's part of the decision: coef . (tf-idf / its L2 norm)."""
+    squares = float(weights @ weights)
+    if squares == 0.0:
+        return 0.0
+    return float(scaled.sum()) / math.sqrt(squares)
 
 
 @dataclass(frozen=True, slots=True)
 class _Features:
     """A text's n-gram indices laid out word by word, so any run of words is a slice.
 
-    ``chars`` holds every in-vocabulary character n-gram, word after word;
-    ``unigrams`` one entry per token (-1 when not in the vocabulary) and
-    ``bigrams`` one per adjacent token pair.  The offsets say where each word
-    starts in ``chars`` and in the token arrays.
+    Indices live in one space: word n-grams first, then one "nothing" slot
+    (zero weight) for tokens and pairs outside the vocabulary, then character
+    n-grams.  ``chars`` holds every in-vocabulary character n-gram, word after
+    word; ``unigrams`` one entry per token and ``bigrams`` one per adjacent
+    token pair.  The offsets say where each word starts in ``chars`` and in the
+    token arrays.
     """
 
     chars: IntArray
-    char_offsets: list[int]
     unigrams: IntArray
     bigrams: IntArray
-    token_offsets: list[int]
+    entries: list[_WordEntry]
 
     @property
     def words(self) -> int:
-        return len(self.char_offsets) - 1
+        return len(self.entries)
+
+    def offsets(self, word: int) -> tuple[int, int]:
+        """Where word number ``word`` starts in ``chars`` and in the token arrays."""
+        if word == 0:
+            return 0, 0
+        if word == len(self.entries):
+            return len(self.chars), len(self.unigrams)
+        head = self.entries[:word]
+        return sum(map(_THIRD, head)), sum(map(_FOURTH, head))
 
 
 class InjectionClassifier:
@@ -153,21 +149,26 @@ class InjectionClassifier:
             or word_vec.ngram_range[1] not in (1, 2)
         ):
             raise IntegrityError("injection classifier has an unexpected feature layout")
-        blocks: dict[str, _Block] = {}
+        idfs: dict[str, FloatArray] = {}
+        coefs: dict[str, FloatArray] = {}
         vocabularies: dict[str, dict[str, int]] = {}
         offset = 0
         for name, vectorizer in union.transformer_list:
             size = len(vectorizer.vocabulary_)
-            blocks[name] = _Block(
-                np.asarray(vectorizer.idf_, dtype=np.float64),
-                coef[offset : offset + size].copy(),
-                bool(vectorizer.sublinear_tf),
-            )
+            idfs[name] = np.asarray(vectorizer.idf_, dtype=np.float64)
+            coefs[name] = coef[offset : offset + size]
             vocabularies[name] = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
             offset += size
-        self._word = blocks["word"]
-        self._char = blocks["char"]
-        self._chars = vocabularies["char"]
+        if bool(word_vec.sublinear_tf) != bool(char_vec.sublinear_tf):
+            raise IntegrityError("injection classifier has an unexpected feature layout")
+        self._sublinear = bool(word_vec.sublinear_tf)
+        # One index space: word n-grams, the zero-weight "nothing" slot, character n-grams.
+        self._nothing = len(vocabularies["word"])
+        self._char_base = self._nothing + 1
+        nothing = np.zeros(1, dtype=np.float64)
+        self._idf: FloatArray = np.concatenate((idfs["word"], nothing, idfs["char"]))
+        self._coef: FloatArray = np.concatenate((coefs["word"], nothing, coefs["char"]))
+        self._chars = {k: v + self._char_base for k, v in vocabularies["char"].items()}
         self._char_ngrams: tuple[int, int] = tuple(char_vec.ngram_range)
         # Every token that occurs in a word n-gram gets an id; unigram and bigram
         # indices are then array look-ups on ids.
@@ -175,7 +176,8 @@ class InjectionClassifier:
         for gram in vocabularies["word"]:
             for token in gram.split(" "):
                 token_ids.setdefault(token, len(token_ids))
-        unigram_of = np.full(len(token_ids) + 1, -1, dtype=np.int32)  # last slot: unknown token
+        # Last slot: a token outside every word n-gram.
+        unigram_of = np.full(len(token_ids) + 1, self._nothing, dtype=np.int32)
         pairs: list[tuple[int, int]] = []
         for gram, index in vocabularies["word"].items():
             parts = gram.split(" ")
@@ -231,14 +233,12 @@ class InjectionClassifier:
         words = text.lower().split()
         found = list(map(self._cache.get, words))  # look-ups in C; None for unseen words
         entries: list[_WordEntry] = (
-            [e or self._word_features(w) for e, w in zip(found, words, strict=True)]
-            if None in found
-            else cast(list[_WordEntry], found)
+            cast(list[_WordEntry], found)
+            if all(found)  # entries are non-empty tuples: falsy only when missing
+            else [e or self._word_features(w) for e, w in zip(found, words, strict=True)]
         )
         chars = np.frombuffer(b"".join(map(_FIRST, entries)), dtype=np.int32)
         ids = np.frombuffer(b"".join(map(_SECOND, entries)), dtype=np.int32)
-        char_offsets = [0, *accumulate(map(_THIRD, entries))]
-        token_offsets = [0, *accumulate(map(_FOURTH, entries))]
         unigrams = self._unigram_of[ids]
         if len(ids) > 1 and len(self._pair_keys):
             wide = ids.astype(np.int64)
@@ -246,22 +246,33 @@ class InjectionClassifier:
             known = (ids[:-1] != self._unknown) & (ids[1:] != self._unknown)
             slots = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
             hit = known & (self._pair_keys[slots] == keys)
-            bigrams = np.where(hit, self._pair_index[slots], -1)
+            bigrams = np.where(hit, self._pair_index[slots], self._nothing)
         else:
-            bigrams = np.full(max(0, len(ids) - 1), -1, dtype=np.int32)
-        return _Features(chars, char_offsets, unigrams, bigrams, token_offsets)
+            bigrams = np.full(max(0, len(ids) - 1), self._nothing, dtype=np.int32)
+        return _Features(chars, unigrams, bigrams, entries)
 
     def _window(self, features: _Features, first: int, last: int) -> float:
         """The decision value of words ``first`` up to (excluding) ``last``."""
-        chars = features.chars[features.char_offsets[first] : features.char_offsets[last]]
-        begin, end = features.token_offsets[first], features.token_offsets[last]
-        words = np.concatenate(
-            (features.unigrams[begin:end], features.bigrams[begin : max(begin, end - 1)])
+        char_begin, begin = features.offsets(first)
+        char_end, end = features.offsets(last)
+        indices = np.concatenate(
+            (
+                features.unigrams[begin:end],
+                features.bigrams[begin : max(begin, end - 1)],
+                features.chars[char_begin:char_end],
+            )
         )
+        if not len(indices):
+            return self._intercept
+        keys, counts = _count(indices)
+        tf = 1.0 + np.log(counts) if self._sublinear else counts.astype(np.float64)
+        weights = tf * self._idf[keys]
+        scaled = weights * self._coef[keys]
+        split = int(np.searchsorted(keys, self._char_base))  # word n-grams come first
         return (
             self._intercept
-            + self._word.contribution(words[words >= 0])
-            + self._char.contribution(chars)
+            + _share(weights[:split], scaled[:split])
+            + _share(weights[split:], scaled[split:])
         )
 
     def decision(self, text: str) -> float:
