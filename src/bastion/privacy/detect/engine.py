@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from bastion.core.errors import ValidationError
 from bastion.privacy.detect.prefilter import Prefilter
@@ -41,6 +43,23 @@ class EngineConfig:
     prefilter: bool = True
 
 
+class _Step(NamedTuple):
+    recognizer: Recognizer
+    entities: frozenset[str]
+    #: ``id()`` of the regexes whose matches are the recognizer's only source of spans.
+    regex_ids: frozenset[int] | None
+
+
+class _Prepared(NamedTuple):
+    prefilter: Prefilter
+    steps: tuple[_Step, ...]
+    supported: frozenset[str]
+    #: regex id -> indices of the steps whose recognizer scans with it
+    owners: dict[int, tuple[int, ...]]
+    #: steps whose recognizer lists no regexes: always run
+    unlisted: tuple[int, ...]
+
+
 class Engine:
     """A registry of recognizers plus the scoring and overlap policy applied to their output."""
 
@@ -52,7 +71,7 @@ class Engine:
         self._extra_entities: set[str] = set()
         for entity in self.config.deny_list:
             self._extra_entities.add(entity)
-        self._prefilter: Prefilter | None = None
+        self._ready: _Prepared | None = None
         self._prefilter_lock = threading.Lock()
         self._allow = frozenset(v.strip().lower() for v in self.config.allow_list if v.strip())
         self._deny = _compile_deny(self.config.deny_list)
@@ -67,22 +86,48 @@ class Engine:
     def register(self, recognizer: Recognizer) -> None:
         """Add a recognizer (custom, YAML-defined or an NER backend)."""
         self._recognizers.append(recognizer)
-        self._prefilter = None
+        self._ready = None
 
     def prefilter(self) -> Prefilter:
         """The shared multi-regex prefilter over every recognizer's scans (built once)."""
-        prefilter = self._prefilter
-        if prefilter is None:
+        return self._prepared().prefilter
+
+    def _prepared(self) -> _Prepared:
+        """Prefilter, per-recognizer steps and supported entities, built on first use.
+
+        A recognizer that lists its ``prefilter_regexes`` promises to find nothing when
+        none of them matches, so a text where the prefilter proved that skips it whole.
+        """
+        prepared = self._ready
+        if prepared is None:
             with self._prefilter_lock:
-                prefilter = self._prefilter
-                if prefilter is None:
-                    regexes = []
-                    for recognizer in self._recognizers if self.config.prefilter else ():
+                prepared = self._ready
+                if prepared is None:
+                    regexes: list[re.Pattern[str]] = []
+                    steps = []
+                    for recognizer in self._recognizers:
                         source = getattr(recognizer, "prefilter_regexes", None)
-                        if source is not None:
-                            regexes.extend(source())
-                    prefilter = self._prefilter = Prefilter(regexes)
-        return prefilter
+                        own = list(source()) if source is not None else None
+                        if own is not None:
+                            regexes.extend(own)
+                        ids = frozenset(id(r) for r in own) if own is not None else None
+                        steps.append(_Step(recognizer, recognizer.entities, ids))
+                    prefilter = Prefilter(regexes if self.config.prefilter else ())
+                    supported: set[str] = set(self._extra_entities)
+                    for recognizer in self._recognizers:
+                        supported |= recognizer.entities
+                    owners: dict[int, list[int]] = {}
+                    for index, step in enumerate(steps):
+                        for regex_id in step.regex_ids or ():
+                            owners.setdefault(regex_id, []).append(index)
+                    prepared = self._ready = _Prepared(
+                        prefilter,
+                        tuple(steps),
+                        frozenset(supported),
+                        {k: tuple(v) for k, v in owners.items()},
+                        tuple(i for i, step in enumerate(steps) if step.regex_ids is None),
+                    )
+        return prepared
 
     @property
     def recognizers(self) -> tuple[Recognizer, ...]:
@@ -91,6 +136,9 @@ class Engine:
     @property
     def supported_entities(self) -> frozenset[str]:
         """Every entity type some registered recognizer can report."""
+        ready = self._ready
+        if ready is not None:
+            return ready.supported
         found: set[str] = set(self._extra_entities)
         for recognizer in self._recognizers:
             found |= recognizer.entities
@@ -103,6 +151,7 @@ class Engine:
 
     def analyze(self, text: str, entities: Collection[str] | None = None) -> list[Span]:
         """Spans sorted by start, non-overlapping, covering every detected character once."""
+        self._prepared()
         wanted = self._wanted(entities)
         if not text:
             return []
@@ -139,12 +188,22 @@ class Engine:
         return wanted
 
     def _analyze_chunk(self, text: str, wanted: frozenset[str]) -> list[Span]:
-        doc = Document(text, self.prefilter().possible(text))
+        prepared = self._prepared()
+        steps = prepared.steps
+        possible = prepared.prefilter.possible(text)
+        doc = Document(text, possible)
         candidates: list[Span] = []
         thresholds = self.config.thresholds
         default = self.config.default_threshold
-        for recognizer in self._recognizers:
-            if recognizer.entities.isdisjoint(wanted):
+        if possible is not None:
+            # Only recognizers owning a regex that may match, plus those without a list.
+            owners = prepared.owners
+            chosen = set(prepared.unlisted)
+            for regex_id in possible:
+                chosen.update(owners.get(regex_id, ()))
+            steps = tuple(steps[k] for k in sorted(chosen))
+        for recognizer, entities, _ in steps:
+            if entities.isdisjoint(wanted):
                 continue
             for span in recognizer.find(doc):
                 entity = span.entity_type
@@ -171,8 +230,11 @@ def resolve(candidates: Iterable[Span], text: str | None = None) -> list[Span]:
     pieces lose leading/trailing spaces and punctuation, and pieces without a letter or
     digit are dropped (nothing identifying is left in them).
     """
+    by_start = sorted(candidates, key=_start)
+    if all(a.end <= b.start for a, b in itertools.pairwise(by_start)):
+        return by_start  # nothing overlaps (the usual case): every span is chosen whole
     ordered = sorted(
-        candidates,
+        by_start,
         key=lambda s: (-(s.score + min(s.length, 80) / 200), -s.length, s.start, s.entity_type),
     )
     starts: list[int] = []
@@ -202,6 +264,10 @@ def resolve(candidates: Iterable[Span], text: str | None = None) -> list[Span]:
             ends.insert(index, end)
             chosen.insert(index, piece)
     return chosen
+
+
+def _start(span: Span) -> int:
+    return span.start
 
 
 def _uncovered(starts: list[int], ends: list[int], start: int, end: int) -> list[tuple[int, int]]:

@@ -187,7 +187,7 @@ class Prefilter:
         """True when scans really filter (hyperscan present and the database built)."""
         return self._db is not None
 
-    def possible(self, text: str) -> frozenset[int] | None:
+    def possible(self, text: str) -> set[int] | None:
         """``id()`` of every regex that may match ``text``; None means "assume all"."""
         if self._db is None:
             return None
@@ -202,8 +202,10 @@ class Prefilter:
             scratch = self._local.scratch = _hs.Scratch(self._db)  # type: ignore[union-attr]
         hits: list[int] = []
         self._db.scan(data, match_event_handler=_collect, context=hits, scratch=scratch)
-        ids = self._ids
-        return frozenset([ids[i] for i in hits]) | self._always
+        possible = set(map(self._ids.__getitem__, hits))
+        if self._always:
+            possible |= self._always
+        return possible
 
 
 def _collect(index: int, start: int, end: int, flags: int, hits: list[int]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol, runtime_checkable
@@ -68,7 +68,7 @@ class Document:
 
     __slots__ = ("__dict__", "possible", "text")
 
-    def __init__(self, text: str, possible: frozenset[int] | None = None) -> None:
+    def __init__(self, text: str, possible: Set[int] | None = None) -> None:
         self.text = text
         #: ``id()`` of every regex that may match (from the prefilter); None: unknown.
         self.possible = possible
@@ -105,6 +105,11 @@ class Document:
     def words_after(self, end: int, window: int = 24) -> list[str]:
         """Whole lower-cased words in the ``window`` characters after ``end``."""
         return _WORD.findall(self.lower, end, end + window)
+
+    def first_word_after(self, end: int, window: int = 24) -> list[str]:
+        """``words_after(end, window)[:1]`` without collecting the rest."""
+        match = _WORD.search(self.lower, end, end + window)
+        return [match.group()] if match is not None else []
 
     def context_hit(
         self, words: frozenset[str], start: int, end: int, before: int = 48, after: int = 24
@@ -184,7 +189,11 @@ class PatternRecognizer:
         self.entities = frozenset({self.entity}) | self.also
 
     def prefilter_regexes(self) -> list[re.Pattern[str]]:
-        """The regexes ``find`` scans whole texts with (see ``prefilter``)."""
+        """The regexes ``find`` scans whole texts with (see ``prefilter``).
+
+        Contract shared by every recognizer that defines this method: ``find`` yields
+        nothing when none of these regexes matches the text, so the engine may skip it.
+        """
         return [p.regex for p in self.patterns]
 
     def find(self, doc: Document) -> Iterator[Span]:

@@ -181,6 +181,17 @@ def _lookup_name_kind(word: str) -> tuple[bool, bool]:
 
 
 _INERT_CACHE: dict[str, bool] = {}
+_TOWN_CACHE: dict[str, str | None] = {}
+
+
+def _town_kind(low: str) -> str | None:
+    """ "city" when ``low`` is a name stem plus a town ending ("Smithville"); memoised."""
+    if low in _TOWN_CACHE:
+        return _TOWN_CACHE[low]
+    if len(_TOWN_CACHE) >= _KIND_CACHE_MAX:
+        _TOWN_CACHE.clear()
+    kind = _TOWN_CACHE[low] = WordRecognizer._lookup_town_kind(low)
+    return kind
 
 
 def _inert(word: str) -> bool:
@@ -200,7 +211,7 @@ def _inert(word: str) -> bool:
             or low in lexicon.NRP_WORDS
             or word in lexicon.US_STATE_ABBR
             or any(_name_kind(low))
-            or WordRecognizer._town_shape(Token(0, len(word), word, low)) is not None
+            or _town_kind(low) is not None
         )
     return inert
 
@@ -348,25 +359,29 @@ class WordRecognizer:
         self, scan: _Scan, run: list[Token], i: int, places: dict[str, str], common: frozenset[str]
     ) -> tuple[Span, int] | None:
         doc = scan.doc
+        text = doc.text
         for length in range(min(lexicon.place_max_words(), len(run) - i), 0, -1):
-            words = run[i : i + length]
-            phrase = " ".join(t.lower for t in words)
+            head, last = run[i], run[i + length - 1]
+            phrase = head.lower if length == 1 else " ".join([t.lower for t in run[i : i + length]])
             kind = places.get(phrase)
             shape = ""
-            if kind is None and length == 2 and words[0].lower in lexicon.city_prefixes():
-                kind, shape = "city", "town prefix"
-            if kind is None and length == 2 and words[1].lower in _TOWN_WORDS:
-                kind, shape = "city", "town word"
-            if kind is None and length <= 2:
-                state = _CITY_STATE.match(doc.text, words[-1].end)
-                if _state_after(state, words[-1].lower):
-                    kind, shape = "city", "before ', ST'"
+            if kind is None and length == 2:
+                if head.lower in lexicon.city_prefixes():
+                    kind, shape = "city", "town prefix"
+                elif last.lower in _TOWN_WORDS:
+                    kind, shape = "city", "town word"
+            if (
+                kind is None
+                and length <= 2
+                and text.startswith(", ", last.end)  # what _CITY_STATE opens with
+                and _state_after(_CITY_STATE.match(text, last.end), last.lower)
+            ):
+                kind, shape = "city", "before ', ST'"
             if kind is None and length == 1:
-                kind, shape = self._town_shape(words[0]), "town-name ending"
-                if kind is None:
-                    continue
+                kind, shape = _town_kind(head.lower), "town-name ending"
             if kind is None:
                 continue
+            words = run[i : i + length]
             start, end = words[0].start, words[-1].end
             score = 0.85 if kind in {"state", "country"} else 0.7
             why = f"{kind} {shape or 'from place list'}"
@@ -383,11 +398,12 @@ class WordRecognizer:
             if hit is not None:
                 score += 0.2
                 why += f"; context word '{hit}'"
-            state = _CITY_STATE.match(doc.text, end)
-            if _state_after(state, words[-1].lower):
+            if text.startswith(", ", end) and _state_after(
+                _CITY_STATE.match(text, end), words[-1].lower
+            ):
                 score += 0.3
                 why += "; followed by ', ST'"
-            elif _COMMA_CAPITAL.match(doc.text, end, end + 24):
+            elif text.startswith(",", end) and _COMMA_CAPITAL.match(text, end, end + 24):
                 score += 0.1
             if score >= 0.3:
                 return Span(
@@ -397,7 +413,10 @@ class WordRecognizer:
 
     @staticmethod
     def _town_shape(token: Token) -> str | None:
-        low = token.lower
+        return _town_kind(token.lower)
+
+    @staticmethod
+    def _lookup_town_kind(low: str) -> str | None:
         if len(low) < 6 or low in lexicon.common_words() or not low.isalpha():
             return None
         suffixes = lexicon.city_suffix_set()
@@ -458,11 +477,11 @@ class WordRecognizer:
             if first.text.isupper():
                 return None
             follower = doc.text[first.end : first.end + 1]
-            after = doc.words_after(first.end, 12)[:1]
+            after = doc.first_word_after(first.end, 12)
             if follower == ":" or _PERSON_AFTER.intersection(after):
                 score += 0.2
                 why += "; speaker label or reporting verb after"
-            if _DETERMINERS.intersection(scan.doc.words_after(first.end, 8)[:1]) and (
+            if _DETERMINERS.intersection(doc.first_word_after(first.end, 8)) and (
                 scan.doc.text[first.end : first.end + 1] == " "
             ):
                 score -= 0.3
