@@ -29,7 +29,7 @@ from .conftest import audit_events, make_settings
 
 
 def _settings(home: Path, **serving: Any) -> Settings:
-    """Like ``make_settings``, with the blocklist cached for the whole test (no stale reads)."""
+    """Like ``make_settings``, with the monitor's blocklist cached for the whole test."""
     values: dict[str, Any] = {"audit_flush_seconds": 0.05, **serving}
     settings = load_settings(home=home, serving=values, monitor={"blocklist_refresh_seconds": 3600})
     keyring_from_settings(settings).init()
@@ -194,7 +194,6 @@ def test_valid_predict_requests_skip_the_route_and_invalid_ones_take_it(
     store.close()
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
-        client.get("/healthz/nothing")  # loads the monitor's blocklist cache (the lane needs it)
         ok = client.post("/v1/predict", json=GOOD, headers={"X-API-Key": key})
         assert ok.status_code == 200 and ok.json()["predictions"]
         assert calls == []
@@ -214,7 +213,6 @@ def test_revoked_key_is_refused_on_the_very_next_request(tmp_path: Path) -> None
     key = store.create("tester", ["predict"]).plaintext
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
-        client.get("/healthz/nothing")  # loads the monitor's blocklist cache (the lane needs it)
         assert client.post("/v1/predict", json=GOOD, headers={"X-API-Key": key}).status_code == 200
         store.revoke("tester")
         refused = client.post("/v1/predict", json=GOOD, headers={"X-API-Key": key})
@@ -232,7 +230,7 @@ def test_blocked_client_is_refused_although_its_key_is_valid(tmp_path: Path) -> 
     app = create_app(settings)
     store_from_settings(settings).block("testclient", "test", None)
     with TestClient(app, raise_server_exceptions=False) as client:
-        for _ in range(3):  # first on a stale cache (full stack), then on a fresh one (lane)
+        for _ in range(3):  # first on a stale cache (re-read), then on a fresh one
             refused = client.post("/v1/predict", json=GOOD, headers={"X-API-Key": key})
             assert refused.status_code == 403
             assert refused.json()["error"]["code"] == "client-blocked"
@@ -250,7 +248,7 @@ def test_rate_limits_stay_exact_across_lane_and_stack(tmp_path: Path) -> None:
     app = create_app(settings)
     statuses = []
     with TestClient(app, raise_server_exceptions=False) as client:
-        token = client.post(  # (also loads the monitor's blocklist cache, which the lane needs)
+        token = client.post(
             "/oauth/token",
             data={"grant_type": "client_credentials", "client_id": "tester", "client_secret": key},
         ).json()["access_token"]

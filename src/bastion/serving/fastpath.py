@@ -225,9 +225,17 @@ class PredictLane:
             return
         client = client_address(scope, self.trusted) if self.trusted else _peer(scope)
         blocklist, watcher = settled.blocklist, settled.watcher
-        if blocklist is not None and (not blocklist.fresh() or blocklist.contains(client)):
-            await stack(scope, receive, send)
-            return
+        if blocklist is not None:
+            try:
+                if blocklist.fresh():
+                    blocked = blocklist.contains(client)
+                else:  # re-read off the event loop, as the monitor's own hook does
+                    blocked = await anyio.to_thread.run_sync(blocklist.contains, client)
+            except Exception:  # the store is unreadable: the hook fails closed, worded there
+                blocked = True
+            if blocked:
+                await stack(scope, receive, send)
+                return
         if watcher is not None and watcher.changed():
             await stack(scope, receive, send)
             return
