@@ -113,6 +113,11 @@ class _Scan:
         """Words the document itself writes in lower case: evidence they are common words."""
         return frozenset(_LOWER_WORD.findall(self.doc.text))
 
+    def written_lower(self, low: str) -> bool:
+        """``low in lowercase_vocab``; a word absent from the text as a substring is not
+        in it, which spares building the vocabulary for most documents."""
+        return low in self.doc.text and low in self.lowercase_vocab
+
     def joined(self, a: Token, b: Token) -> bool:
         """True when ``b`` directly follows ``a`` inside one name ("John Smith", "J. Smith")."""
         gap = self.doc.text[a.end : b.start]
@@ -388,7 +393,7 @@ class WordRecognizer:
             if length == 1:
                 low = words[0].lower
                 given, family = _name_kind(low)
-                if low in common or low in scan.lowercase_vocab:
+                if low in common or scan.written_lower(low):
                     score -= 0.45
                 if given or family:
                     score -= 0.3 if kind == "city" else 0.15
@@ -438,7 +443,7 @@ class WordRecognizer:
             low = token.lower
             given, family = _name_kind(low)
             is_initial = len(token.text) == 1 and scan.ends_with_period(token)
-            is_common = low in common or low in scan.lowercase_vocab
+            is_common = low in common or scan.written_lower(low)
             if is_initial and taken:
                 taken.append(token)
                 continue
