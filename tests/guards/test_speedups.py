@@ -159,3 +159,96 @@ def test_profanity_tokenisation_matches_library(text: str) -> None:
     lowered = text.lower()
     offensive = [m.span() for m in _TOKEN.finditer(lowered) if m.group(0) in model._offensive]
     assert list(result.offensive_spans) == offensive
+
+
+def _unfiltered_heuristics(text: str) -> set[str]:
+    from bastion.guards.injection import heuristics
+
+    lowered = text.lower()
+    return {
+        family
+        for family, _, triggers, pattern in heuristics._PATTERNS
+        if any(t in lowered for t in triggers) and pattern.search(text)
+    }
+
+
+def _unfiltered_secrets(text: str) -> set[tuple[int, int, str]]:
+    from bastion.guards.secrets import _PATTERNS
+
+    lowered = text.lower()
+    return {
+        (m.start(), m.end(), kind)
+        for kind, triggers, pattern in _PATTERNS
+        if any(t in lowered for t in triggers)
+        for m in pattern.finditer(text)
+        if m.end() > m.start()
+    }
+
+
+PATTERN_WORDS = st.sampled_from(
+    [
+        *TRIGGERS,
+        "ignore",
+        "all",
+        "previous",
+        "instructions",
+        "you are",
+        "now",
+        "system prompt",
+        "reveal your",
+        "Vergiss",
+        "alle",
+        "Anweisungen",
+        "I will kill",
+        "you",
+        "process",
+        "password=",
+        "hunter22abc",
+        "AKIAABCDEFGHIJKLMNOP",
+        "\n",
+        " ",
+        ":",
+        "İ",
+        "ı",
+        "ſ",
+        "\u212a",
+        "ä",
+    ]
+)
+PATTERN_TEXT = st.lists(PATTERN_WORDS, max_size=40).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PATTERN_TEXT)
+def test_prefilter_never_hides_a_match(text: str) -> None:
+    from bastion.guards.injection.heuristics import scan_heuristics
+    from bastion.guards.secrets import find_secrets
+
+    assert {h.family for h in scan_heuristics(text)} == _unfiltered_heuristics(text)
+    found = {(s.start, s.end, s.entity_type.split(":", 1)[1]) for s in find_secrets(text)}
+    assert found <= _unfiltered_secrets(text)
+    assert {s[2] for s in found} == {s[2] for s in _unfiltered_secrets(text)}
+
+
+def test_prefilter_on_the_corpus_and_without_the_accelerator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bastion.guards import ScanContext
+    from bastion.guards.harmful import HarmfulContentGuard
+    from bastion.guards.harmful import prefilter as harmful_prefilter
+    from bastion.guards.injection.heuristics import prefilter as injection_prefilter
+    from bastion.guards.injection.heuristics import scan_heuristics
+    from bastion.guards.secrets import find_secrets
+    from bastion.guards.secrets import prefilter as secrets_prefilter
+
+    texts = _corpus()
+    texts += [codecs.encode(t, "rot13") for t in texts[:40]]
+    guard = HarmfulContentGuard()
+    ctx = ScanContext(direction="output")
+    fast = [(scan_heuristics(t), find_secrets(t), guard.scan(t, ctx)) for t in texts]
+    for prefilter in (injection_prefilter(), secrets_prefilter(), harmful_prefilter()):
+        monkeypatch.setattr(prefilter, "possible", lambda text: None)
+    slow = [(scan_heuristics(t), find_secrets(t), guard.scan(t, ctx)) for t in texts]
+    assert fast == slow
+    for text in texts:
+        assert {h.family for h in scan_heuristics(text)} == _unfiltered_heuristics(text)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from bastion.guards.base import Action, Guard, ScanContext, Verdict, merge_spans, replace_spans
 from bastion.guards.literals import LiteralSet, view
 from bastion.guards.profanity import profanity_model
+from bastion.privacy.detect.prefilter import Prefilter
 from bastion.privacy.detect.span import Span
 
 CATEGORIES = ("profanity", "self-harm", "violence", "hate", "sexual", "sexual-minors")
@@ -245,6 +247,12 @@ _GATED: tuple[tuple[str, frozenset[str], re.Pattern[str]], ...] = tuple(
 )
 
 
+@cache
+def prefilter() -> Prefilter:
+    """One multi-pattern scan telling which patterns cannot match (built once)."""
+    return Prefilter(pattern for _, _, pattern in _PATTERNS)
+
+
 class HarmfulContentGuard(Guard):
     """Offensive language, self-harm, violence, hate and sexual content, each with its own action.
 
@@ -274,6 +282,7 @@ class HarmfulContentGuard(Guard):
             raise ValueError("profanity_threshold must be in (0, 1]")
         self.profanity_threshold = profanity_threshold
         self._profanity = profanity_model() if chosen["profanity"] is not Action.ALLOW else None
+        prefilter()  # compiled when the chain is built, not on the first request
 
     def scan(self, text: str, context: ScanContext) -> Verdict:
         spans: list[Span] = []
@@ -288,9 +297,14 @@ class HarmfulContentGuard(Guard):
                     Span(s, e, "HARMFUL:profanity", result.probability)
                     for s, e in result.offensive_spans
                 )
-        present = _TRIGGERS.present(view(text))
+        possible = prefilter().possible(text)  # None: no accelerator, every pattern may match
+        present = _TRIGGERS.present(view(text)) if possible is None or possible else set()
         for category, triggers, pattern in _GATED if present else ():
-            if self.categories[category] is Action.ALLOW or triggers.isdisjoint(present):
+            if (
+                self.categories[category] is Action.ALLOW
+                or triggers.isdisjoint(present)
+                or (possible is not None and id(pattern) not in possible)
+            ):
                 continue
             for match in pattern.finditer(text):
                 triggered[category] = 1.0

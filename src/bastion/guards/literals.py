@@ -26,6 +26,8 @@ _SHIFT = np.uint32(32 - _BITS)
 _SIXTEEN, _EIGHT = np.uint32(16), np.uint32(8)
 # Below this many characters testing every literal directly is cheaper than hashing.
 _DIRECT_BELOW = 512
+# A few literals are tested directly unless the text's table already exists.
+_DIRECT_LITERALS = 12
 _CACHE_SIZE = 8
 
 IntArray = npt.NDArray[np.intp]
@@ -47,6 +49,11 @@ class TextView:
         self.text = text
         self.lowered = text.lower()
         self._table: npt.NDArray[np.bool_] | None = None
+
+    @property
+    def has_table(self) -> bool:
+        """True once the trigram table has been built (by any guard)."""
+        return self._table is not None
 
     @property
     def table(self) -> npt.NDArray[np.bool_]:
@@ -105,7 +112,9 @@ class LiteralSet:
     def present(self, text_view: TextView) -> set[str]:
         """Every literal that is a substring of the view's lowercase text (exactly)."""
         lowered = text_view.lowered
-        if len(lowered) < _DIRECT_BELOW or not self.literals:
+        if len(lowered) < _DIRECT_BELOW or (
+            len(self.literals) <= _DIRECT_LITERALS and not text_view.has_table
+        ):
             return {lit for lit in self.literals if lit in lowered}
         candidates = np.flatnonzero(text_view.table[self._matrix].all(axis=1)).tolist()
         literals = self.literals

@@ -8,9 +8,12 @@ provider prefixes and formats so ordinary prose does not trigger them.
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import Any
 
 from bastion.guards.base import Action, Guard, ScanContext, Verdict, merge_spans, replace_spans
 from bastion.guards.literals import LiteralSet, view
+from bastion.privacy.detect.prefilter import Prefilter
 from bastion.privacy.detect.span import Span
 
 # (kind, triggers, pattern): a pattern runs only when a lowercase trigger occurs.
@@ -111,14 +114,23 @@ _GATED: tuple[tuple[str, frozenset[str], re.Pattern[str]], ...] = tuple(
 )
 
 
+@cache
+def prefilter() -> Prefilter:
+    """One multi-pattern scan telling which patterns cannot match (built once)."""
+    return Prefilter(pattern for _, _, pattern in _PATTERNS)
+
+
 def find_secrets(text: str) -> tuple[Span, ...]:
     """Non-overlapping spans of every credential found, typed ``SECRET:<kind>``."""
     spans: list[Span] = []
+    possible = prefilter().possible(text)  # None: no accelerator, every pattern may match
+    if possible is not None and not possible:
+        return ()
     present = _TRIGGERS.present(view(text))
     if not present:
         return ()
     for kind, triggers, pattern in _GATED:
-        if triggers.isdisjoint(present):
+        if triggers.isdisjoint(present) or (possible is not None and id(pattern) not in possible):
             continue
         for match in pattern.finditer(text):
             if match.end() > match.start():
@@ -132,6 +144,10 @@ class SecretsGuard(Guard):
     kind = "secrets"
     actions = frozenset({Action.REDACT, Action.BLOCK, Action.FLAG})
     default_action = Action.REDACT
+
+    def __init__(self, **common: Any) -> None:
+        super().__init__(**common)
+        prefilter()  # compiled when the chain is built, not on the first request
 
     def scan(self, text: str, context: ScanContext) -> Verdict:
         spans = find_secrets(text)

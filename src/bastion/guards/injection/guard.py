@@ -7,6 +7,7 @@ from typing import Any
 from bastion.guards.base import Action, Guard, ScanContext, Verdict
 from bastion.guards.injection.classifier import InjectionClassifier, bundled_classifier
 from bastion.guards.injection.decoders import DECODERS
+from bastion.guards.injection.heuristics import prefilter as heuristics_prefilter
 from bastion.guards.injection.heuristics import scan_heuristics
 from bastion.guards.normalize import normalize_text
 from bastion.privacy.detect.span import Span
@@ -48,6 +49,7 @@ class PromptInjectionGuard(Guard):
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError("threshold must be in (0, 1]")
         self.max_decode_depth = max_decode_depth
+        heuristics_prefilter()  # compiled when the chain is built, not on the first request
 
     def _score(self, text: str, *, classify: bool) -> tuple[float, list[str], list[Span]]:
         hits = scan_heuristics(text)
