@@ -89,18 +89,23 @@ class ProfanityModel:
             map(vocabulary.get, tokens, repeat(-1, len(tokens))), dtype=np.intp, count=len(tokens)
         )
         indices = np.sort(found[found >= 0])
-        if len(indices):
+        size = len(indices)
+        if size:
             # Distinct indices in ascending order with their counts (what bincount + nonzero give).
-            starts = np.flatnonzero(np.concatenate(([True], indices[1:] != indices[:-1])))
-            keys = indices[starts]
-            counts = np.diff(np.append(starts, len(indices)))
+            edges = np.empty(size + 1, dtype=np.bool_)
+            edges[0] = edges[size] = True
+            np.not_equal(indices[1:], indices[:-1], out=edges[1:size])
+            bounds = edges.nonzero()[0]
+            keys = indices[bounds[:-1]]
+            counts = bounds[1:] - bounds[:-1]
             weights = counts.astype(np.float64) * self._idf[keys]
             norm = math.sqrt(float(weights @ weights))
             decision = self._coef[:, keys] @ (weights / norm) + self._intercept
         else:
             decision = self._intercept.copy()
         calibrated = 1.0 / (1.0 + np.exp(self._a * decision + self._b))
-        return ProfanityScore(float(calibrated.mean()), tuple(spans))
+        # The same sum and division np.mean performs, without its Python-level wrapper.
+        return ProfanityScore(float(calibrated.sum() / len(calibrated)), tuple(spans))
 
 
 @lru_cache(maxsize=1)

@@ -244,7 +244,7 @@ class InjectionClassifier:
             wide = ids.astype(np.int64)
             keys = wide[:-1] * self._unknown + wide[1:]
             known = (ids[:-1] != self._unknown) & (ids[1:] != self._unknown)
-            slots = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
+            slots = np.minimum(self._pair_keys.searchsorted(keys), len(self._pair_keys) - 1)
             hit = known & (self._pair_keys[slots] == keys)
             bigrams = np.where(hit, self._pair_index[slots], self._nothing)
         else:
@@ -268,7 +268,7 @@ class InjectionClassifier:
         tf = 1.0 + np.log(counts) if self._sublinear else counts.astype(np.float64)
         weights = tf * self._idf[keys]
         scaled = weights * self._coef[keys]
-        split = int(np.searchsorted(keys, self._char_base))  # word n-grams come first
+        split = int(keys.searchsorted(self._char_base))  # word n-grams come first
         return (
             self._intercept
             + _share(weights[:split], scaled[:split])
