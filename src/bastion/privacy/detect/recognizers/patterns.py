@@ -12,6 +12,7 @@ from phonenumbers.phonemetadata import PhoneMetadata
 
 from bastion.privacy.detect import lexicon
 from bastion.privacy.detect import validators as v
+from bastion.privacy.detect.prefilter import first_char_lookahead
 from bastion.privacy.detect.recognizer import (
     Document,
     Pattern,
@@ -40,7 +41,7 @@ def _p(
     compiled_probe = re.compile(probe, flags) if probe else None
     value = _CONTINUATIONS.get(regex)
     return Pattern(
-        re.compile(regex, flags),
+        first_char_lookahead(re.compile(regex, flags)),
         score,
         label,
         gate=words,
@@ -683,12 +684,13 @@ class AgeRecognizer:
 
     name = "age"
     entities = frozenset({"AGE"})
-    _patterns = (
-        re.compile(r"\b(\d{1,3})[- ](?:years?|yrs?)[- ]old\b", _I),
-        re.compile(r"\b(\d{1,3})\s?(?:y/o|yo|y\.o\.|yrs?\.? of age|years of age)(?!\w)", _I),
-        re.compile(r"\b(?:age[ds]?|aged)\s*[:=]?\s*(?:of\s+)?(\d{1,3})\b(?![.:/-]\d)", _I),
-        re.compile(r"\b(\d{1,3})\s?(?:years?|yrs?)\.?(?=\s*(?:[),;]|$|\band\b))", _I),
+    _sources = (
+        r"\b(\d{1,3})[- ](?:years?|yrs?)[- ]old\b",
+        r"\b(\d{1,3})\s?(?:y/o|yo|y\.o\.|yrs?\.? of age|years of age)(?!\w)",
+        r"\b(?:age[ds]?|aged)\s*[:=]?\s*(?:of\s+)?(\d{1,3})\b(?![.:/-]\d)",
+        r"\b(\d{1,3})\s?(?:years?|yrs?)\.?(?=\s*(?:[),;]|$|\band\b))",
     )
+    _patterns = tuple(first_char_lookahead(re.compile(source, _I)) for source in _sources)
 
     _words = frozenset(
         _words("age aged ages year years yr yrs yo y o old").union(
@@ -710,7 +712,7 @@ class AgeRecognizer:
                 if not 0 < age < 125:
                     continue
                 score = 0.85 if index < 3 else 0.65
-                why = f"age phrase '{regex.pattern[:24]}…'"
+                why = f"age phrase '{self._sources[index][:24]}…'"
                 if age > 89:
                     why += "; over 89: a HIPAA Safe Harbor identifier"
                 yield Span(match.start(1), match.end(1), "AGE", score, self.name, why)

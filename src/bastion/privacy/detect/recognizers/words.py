@@ -15,6 +15,7 @@ from functools import cached_property
 
 from bastion.privacy.detect import lexicon
 from bastion.privacy.detect.lexicon import split_words
+from bastion.privacy.detect.prefilter import first_char_lookahead
 from bastion.privacy.detect.recognizer import Document
 from bastion.privacy.detect.span import Span
 
@@ -502,9 +503,11 @@ class WordRecognizer:
         return span, len(taken)
 
 
-_STREET_HEAD = re.compile(
-    r"(?<![\w\-/.:])\d{1,6}[A-Z]?(?:-\d{1,4})?[ \t]+"
-    r"(?P<words>(?:[A-Z0-9][\w'’.\-]*[ \t]+){0,4}[A-Z][\w'’\-]*\.?)"
+_STREET_HEAD = first_char_lookahead(
+    re.compile(
+        r"(?<![\w\-/.:])\d{1,6}[A-Z]?(?:-\d{1,4})?[ \t]+"
+        r"(?P<words>(?:[A-Z0-9][\w'’.\-]*[ \t]+){0,4}[A-Z][\w'’\-]*\.?)"
+    )
 )
 _STREET_WORD = re.compile(r"[\w'’.\-]+")
 _SECONDARY = (
@@ -541,10 +544,13 @@ class AddressRecognizer:
             r",?\s*\n?\s*[ADF]PO\s+A[AEP]\s+\d{5}\b"
         )
         return [
-            (re.compile(european), 0.75),
-            (re.compile(romance), 0.75),
-            (re.compile(military), 0.9),
-            (re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", re.IGNORECASE), 0.8),
+            (first_char_lookahead(re.compile(european)), 0.75),
+            (first_char_lookahead(re.compile(romance)), 0.75),
+            (first_char_lookahead(re.compile(military)), 0.9),
+            (
+                first_char_lookahead(re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", re.IGNORECASE)),
+                0.8,
+            ),
         ]
 
     #: Per pattern above, words one of which the text must contain (lower-cased, ASCII
@@ -633,7 +639,7 @@ class OrganizationRecognizer:
             {s.strip() for s in _suffix_forms() if len(s.strip()) > 1}, key=len, reverse=True
         )
         alt = "|".join(re.escape(s) for s in suffixes)
-        return [
+        patterns = [
             (re.compile(rf"\b{cap}, {cap},? (?:and|&|y|e|und|et|en) {cap}\b"), 0.8),
             (
                 re.compile(
@@ -651,6 +657,7 @@ class OrganizationRecognizer:
             ),
             (re.compile(rf"(?<![\w-]){cap}-{cap}(?![\w-])"), 0.5),
         ]
+        return [(first_char_lookahead(regex), score) for regex, score in patterns]
 
     @cached_property
     def _suffix_gate(self) -> frozenset[str]:
