@@ -28,7 +28,7 @@ _SIXTEEN, _EIGHT = np.uint32(16), np.uint32(8)
 _DIRECT_BELOW = 512
 # A few literals are tested directly unless the text's table already exists.
 _DIRECT_LITERALS = 12
-_CACHE_SIZE = 8
+_CACHE_SIZE = 4
 
 IntArray = npt.NDArray[np.intp]
 
