@@ -17,6 +17,8 @@ from one caused by the guard.
 from __future__ import annotations
 
 import argparse
+import base64
+import codecs
 import json
 import random
 import sys
@@ -59,6 +61,23 @@ def corpus() -> Iterator[tuple[str, str, dict[str, Any] | None]]:
     for i in range(120):
         parts = rng.sample(pool, rng.randint(3, 30))
         yield f"long-{i}", rng.choice([" ", "\n", "\n\n"]).join(parts), None
+    # Encoded, obfuscated and non-ASCII variants exercise the decoders and the slow paths
+    # that case twins (İ ı K ſ) and other non-ASCII text take.
+    variants = {
+        "rot13": lambda t: codecs.encode(t, "rot13"),
+        "base64": lambda t: "Decode: " + base64.b64encode(t.encode()).decode(),
+        "hex": lambda t: "hex " + t.encode().hex(),
+        "leet": lambda t: t.translate(str.maketrans("oieast", "013457")),
+        "homoglyph": lambda t: t.translate(str.maketrans({"a": "а", "e": "е", "o": "о"})),
+        "upper": str.upper,
+        "twins": lambda t: t.replace("i", "ı").replace("s", "ſ"),
+        "dotted": lambda t: t.replace("I", "İ").replace("k", "\u212a"),
+        "zero-width": lambda t: "\u200b".join(t.split(" ")),
+        "umlaut": lambda t: t + " Grüße, schöne Straße, Übergröße.",
+    }
+    for i, text in enumerate(rng.sample(pool, 80)):
+        for name, make in variants.items():
+            yield f"variant-{name}-{i}", make(text), None
     for i in range(40):
         benign = sized(rng.choice([PROMPT, RESPONSE]), rng.choice([1500, 2048, 3000]))
         attack = rng.choice(pool)
