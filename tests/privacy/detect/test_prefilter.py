@@ -136,3 +136,30 @@ def test_first_char_lookahead_leaves_unhelpful_patterns() -> None:
     for pattern in (r"a?", r"[^a-z]\d", r"abc", r"\w+@", r"(?<!x)(?i:ab)c"):
         assert first_char_lookahead(re.compile(pattern)).pattern == pattern
     assert first_char_lookahead(re.compile(r"(?<!x)\d+")).pattern.startswith(r"(?=[\d])")
+
+
+@needs_hyperscan
+def test_edge_guards_stay_supersets() -> None:
+    """Guards built from look-behinds/look-aheads at a pattern's edges, on edge cases:
+    match at the very start or end, next to non-ASCII letters and punctuation."""
+    regexes = [
+        re.compile(r"(?<![\w-])\d{9}(?![\w-])"),
+        re.compile(r"\d(?<![\w-]\d)\d{8}(?![\w-]|\.\d)"),
+        re.compile(r"(?=[12])(?<![\w$#.-])(?:19|20)\d{2}(?![\w%-]|\.\d)"),
+        re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", re.IGNORECASE),
+    ]
+    prefilter = Prefilter(regexes)
+    values = ["123456789", "1999", "10.1.2.3"]
+    edges = ["", " ", "é", "—", "-", ".", "x", "\n", "$", "%", "ß", "1"]
+    checked = 0
+    for value in values:
+        for left in edges:
+            for right in edges:
+                text = f"{left}{value}{right}"
+                possible = prefilter.possible(text)
+                assert possible is not None
+                for regex in regexes:
+                    if regex.search(text) is not None:
+                        assert id(regex) in possible, (regex.pattern, text)
+                        checked += 1
+    assert checked > 30

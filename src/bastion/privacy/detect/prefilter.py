@@ -126,9 +126,67 @@ def relax(regex: re.Pattern[str]) -> bytes | None:
     """The hyperscan expression accepting a superset of ``regex`` on folded text, or None."""
     try:
         parsed = _re_parser.parse(regex.pattern, regex.flags)
-        return _relax(parsed, parsed.state.flags, {}).encode("ascii")
+        flags = parsed.state.flags
+        items = list(parsed.data)
+        head, tail = _edge_guards(items, flags)
+        return (head + _relax(items, flags, {}) + tail).encode("ascii")
     except (_UnsupportedError, re.error, RecursionError):
         return None
+
+
+def _single(node: Any) -> bool:
+    return isinstance(node, tuple) and node[0] in _SINGLE_CHAR
+
+
+def _outside(nodes: Iterable[tuple[Any, Any]], flags: int) -> str:
+    """A byte class of the characters none of ``nodes`` accepts (plus the folded byte:
+    some non-ASCII character always passes, so the class stays a superset)."""
+    taken: set[int] = set()
+    for node in nodes:
+        taken |= _char_set(node, flags)[0]
+    return _byte_class(frozenset(range(128)) - taken, True)
+
+
+def _edge_guards(items: list[tuple[Any, Any]], flags: int) -> tuple[str, str]:
+    """Hyperscan forms of the one-character guards at the edges of a whole pattern.
+
+    ``(?<![SET])`` before the first consumed character becomes "start of text or a
+    character outside SET"; ``(?![SET]|...)`` after the last one becomes "a character
+    outside the one-character alternatives, or end of text". A pattern rewritten as
+    ``D(?<![SET]D)…`` (see ``recognizers.patterns._digit_first``) gets the same guard.
+    Each is implied by the original assertion, so the relaxed form stays a superset;
+    it only stops the gate from firing inside longer digit or word runs.
+    """
+    head = ""
+    lead = 0
+    while lead < len(items) and items[lead][0] in (_c.ASSERT, _c.ASSERT_NOT, _c.AT):
+        op, arg = items[lead]
+        if op is _c.ASSERT_NOT and arg[0] == -1 and len(arg[1]) == 1 and _single(arg[1][0]):
+            head += f"(?:^|{_outside([arg[1][0]], flags)})"
+        lead += 1
+    if (
+        not head
+        and len(items) > lead + 1
+        and _single(items[lead])
+        and items[lead + 1][0] is _c.ASSERT_NOT
+        and items[lead + 1][1][0] == -1
+        and len(items[lead + 1][1][1]) == 2
+        and all(_single(n) for n in items[lead + 1][1][1])
+    ):
+        before, again = items[lead + 1][1][1]
+        first_set, first_wide = _char_set(items[lead], flags)
+        again_set, again_wide = _char_set(again, flags)
+        if first_set <= again_set and (again_wide or not first_wide):
+            head = f"(?:^|{_outside([before], flags)})"
+    tail = ""
+    last = items[-1] if items else None
+    if last is not None and last[0] is _c.ASSERT_NOT and last[1][0] == 1:
+        body = list(last[1][1])
+        choices = body[0][1][1] if len(body) == 1 and body[0][0] is _c.BRANCH else [body]
+        singles = [c[0] for c in choices if len(c) == 1 and _single(c[0])]
+        if singles:
+            tail = f"(?:{_outside(singles, flags)}|$)"
+    return head, tail
 
 
 class Prefilter:

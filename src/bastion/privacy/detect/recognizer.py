@@ -290,27 +290,27 @@ class PatternRecognizer:
         self, doc: Document, start: int, end: int, pattern: Pattern, listed: Span | None = None
     ) -> Span | None:
         """Validate and context-score one regex hit (``listed``: the list value before it)."""
-        value = doc.text[start:end]
         score = pattern.score
-        reasons = [f"pattern {pattern.label or self.name}"]
-        if self.validator is not None:
-            verdict = self.validator(value)
+        why = f"pattern {pattern.label or self.name}"
+        validator = self.validator
+        if validator is not None:
+            verdict = validator(doc.text[start:end])
             if verdict is False:
                 return None
             if verdict is True:
                 score = max(score, self.validated_score)
-                reasons.append(f"checksum/structure valid ({self.validator.__name__})")
+                why += f"; checksum/structure valid ({validator.__name__})"
         if self.reject_context and doc.context_hit(self.reject_context, start, end, 16, 0):
             return None  # e.g. "version 2.3.4.5" is not an IP address
         weak = self.needs_context or pattern.needs_context
         word = doc.context_hit(self.context, start, end, 28 if weak else 48, 0 if weak else 24)
         if word is not None:
             score = min(1.0, score + self.context_boost)
-            reasons.append(f"context word '{word}'")
+            why += f"; context word '{word}'"
         elif listed is not None:
             score = max(score, listed.score)
-            reasons.append("listed right after another value of this type")
+            why += "; listed right after another value of this type"
         elif weak:
             return None
         entity = self.entity if self.retype is None else self.retype(doc, start, end, self.entity)
-        return Span(start, end, entity, round(score, 3), self.name, "; ".join(reasons))
+        return Span(start, end, entity, round(score, 3), self.name, why)

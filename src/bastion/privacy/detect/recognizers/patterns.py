@@ -128,8 +128,13 @@ def _date_or_birth(doc: Document, start: int, end: int, entity: str) -> str:
     return "DATE_OF_BIRTH" if doc.context_hit(_BIRTH, start, end, 32, 0) else entity
 
 
+_DATE_SEPARATORS = re.compile(r"[/.\-]")
+_GROUP_SEPARATORS = re.compile(r"[ -]")
+_GROUPED_DIGITS = re.compile(r"\d[ .-]\d")
+
+
 def _plausible_numeric_date(value: str) -> bool | None:
-    parts = [int(p) for p in re.split(r"[/.\-]", value) if p.isdigit()]
+    parts = [int(p) for p in _DATE_SEPARATORS.split(value) if p.isdigit()]
     if len(parts) != 3:
         return None
     first, second, year = parts
@@ -538,7 +543,7 @@ def _card_number(value: str) -> bool | None:
     Order and reference numbers ("112-4839201-5527") pass Luhn one time in ten; their
     grouping gives them away.
     """
-    groups = tuple(len(g) for g in re.split(r"[ -]", value) if g)
+    groups = tuple(len(g) for g in _GROUP_SEPARATORS.split(value) if g)
     if len(groups) > 1:
         fours = groups[0] == 4 and all(g == 4 for g in groups[1:-1]) and 1 <= groups[-1] <= 4
         if not fours and groups not in _CARD_GROUPS:
@@ -804,7 +809,8 @@ class PhoneRecognizer:
         found: dict[tuple[int, int], Span] = {}
 
         def score(a: int, b: int) -> float:
-            piece = self._evaluate(doc, a, b)
+            # The whole run was evaluated above; ``_evaluate`` is deterministic.
+            piece = span if (a, b) == (start, end) else self._evaluate(doc, a, b)
             if piece is None:
                 return 0.0
             found[a, b] = piece
@@ -864,7 +870,7 @@ class PhoneRecognizer:
             return (0.85 if shaped else 0.45), "valid number (phonenumbers)"
         if phonenumbers.is_possible_number(parsed) and shaped:
             return 0.6, "phone-shaped, possible length (phonenumbers)"
-        grouped = bool(re.search(r"\d[ .-]\d", value))
+        grouped = bool(_GROUPED_DIGITS.search(value))
         if not (text.startswith("0") or grouped):
             return (
                 (0.3, "possible length (phonenumbers)")
