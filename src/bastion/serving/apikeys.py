@@ -245,11 +245,11 @@ class ApiKeyStore:
         )
 
     def _drop_local_connection(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
+        pooled = getattr(self._local, "pooled", None)
+        self._local.pooled = self._local.conn = None
+        if pooled is not None:
             try:
-                conn.close()
+                pooled.close()
             except Exception:  # a broken connection is discarded either way
                 return
 
@@ -262,19 +262,21 @@ class ApiKeyStore:
                 return int(value)
             conn = getattr(self._local, "conn", None)
             if conn is None:
-                conn = self._local.conn = self._engine.raw_connection()
-            cursor = conn.cursor()
-            try:
-                cursor.execute(self._revision_sql)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()  # ends the statement, so the next read sees new commits
+                # Keep the pool's checkout (``pooled``) and read through the driver's own
+                # connection: the pool proxy's cursor() wrapper cost more than the read.
+                pooled = self._local.pooled = self._engine.raw_connection()
+                conn = self._local.conn = pooled.dbapi_connection
+                if conn is None:
+                    raise RuntimeError("the pool returned no connection")
+            # fetchall() steps the statement to its end, which resets it: no read
+            # snapshot stays open, so the next read sees every newer commit.
+            rows = conn.execute(self._revision_sql).fetchall()
         except Exception as exc:  # fail closed: no revision, no cached answer
             self._drop_local_connection()
             raise self._unavailable(exc) from None
-        if row is None:
+        if not rows:
             raise ServiceUnavailableError("key store revision row missing; recreate the store")
-        return int(row[0])
+        return int(rows[0][0])
 
     def ping(self) -> None:
         """Raise ``ServiceUnavailableError`` unless the store answers."""

@@ -375,10 +375,12 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
             checked.append(output)
         for reason in input_reasons + output_reasons:
             ctx.add_reason(reason)
-        result = PredictResponse(
-            model=gw.adapter.name,
+        # Only the adapter's outputs need validating; the rest was built here with the
+        # declared types, so the models are constructed as they are (same JSON).
+        result = PredictResponse.model_construct(
+            model=str(gw.adapter.name),
             predictions=_PREDICTIONS.validate_python(checked),
-            guards=GuardSummary(
+            guards=GuardSummary.model_construct(
                 input_reasons=input_reasons, output_reasons=output_reasons, modified=modified
             ),
             request_id=ctx.request_id,
