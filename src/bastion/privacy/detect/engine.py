@@ -361,5 +361,8 @@ def build_engine(config: EngineConfig | None = None) -> Engine:
 
 @cache
 def default_engine() -> Engine:
-    """The shared offline engine (built once; word lists load on first use)."""
-    return build_engine(EngineConfig())
+    """The shared offline engine, built once with its prefilter (about a second with
+    hyperscan: paid when the engine is first asked for, not on the first text)."""
+    engine = build_engine(EngineConfig())
+    engine.prefilter()
+    return engine

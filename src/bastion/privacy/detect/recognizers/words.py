@@ -16,7 +16,7 @@ from functools import cached_property
 from bastion.privacy.detect import lexicon
 from bastion.privacy.detect.lexicon import split_words
 from bastion.privacy.detect.prefilter import first_char_lookahead
-from bastion.privacy.detect.recognizer import Document
+from bastion.privacy.detect.recognizer import Document, memo
 from bastion.privacy.detect.span import Span
 
 # Both start with a character class and check the character before the match with a
@@ -109,7 +109,7 @@ class _Scan:
                 word = word[:-2]
             self.tokens.append(Token(m.start(), m.start() + len(word), word, word.lower()))
 
-    @cached_property
+    @memo
     def lowercase_vocab(self) -> frozenset[str]:
         """Words the document itself writes in lower case: evidence they are common words."""
         return frozenset(_LOWER_WORD.findall(self.doc.text))
