@@ -80,35 +80,36 @@ def test_close_drains_a_queue_larger_than_one_batch() -> None:
     assert [e.details["n"] for e in sink.events if e.details] == list(range(100))
 
 
-def test_full_batches_are_written_without_waiting_out_the_linger() -> None:
-    """A full batch wakes the writer at once; a partial one waits for flush/close/linger."""
+def test_a_full_batch_is_written_without_waiting_out_the_linger() -> None:
+    """A full batch wakes the writer at once; a partial one waits for flush, close or linger."""
 
     class CountingSink(SlowSink):
         def __init__(self) -> None:
             super().__init__()
             self.batches: list[int] = []
-            self.ten = threading.Event()
+            self.wrote = threading.Event()
 
         def append_many(self, events: Sequence[EventInput]) -> Sequence[object]:
             written = super().append_many(events)
             self.batches.append(len(events))
-            if len(self.events) >= 10:
-                self.ten.set()
+            self.wrote.set()
             return written
 
     sink = CountingSink()
     writer = AuditWriter(sink, batch_size=5, flush_seconds=3600)  # the linger never ends alone
-    for i in range(12):
+    for i in range(5):
         writer.submit(_event(i))
-    assert sink.ten.wait(30), "two full batches were not written"
+    assert sink.wrote.wait(30), "a full batch was not written"
     deadline = time.monotonic() + 30
-    while writer.written < 10 and time.monotonic() < deadline:
+    while writer.written < 5 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert writer.written == 10  # the two left over wait for a full batch, flush or close
-    assert sink.batches == [5, 5]
+    assert writer.written == 5
+    for i in range(5, 7):
+        writer.submit(_event(i))
     writer.close()
-    assert [e.details["n"] for e in sink.events if e.details] == list(range(12))
-    assert writer.written == 12
+    assert sink.batches == [5, 2]
+    assert [e.details["n"] for e in sink.events if e.details] == list(range(7))
+    assert writer.written == 7
 
 
 def _free_port() -> int:
