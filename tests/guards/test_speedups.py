@@ -6,6 +6,7 @@ import codecs
 import json
 import math
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -114,9 +115,36 @@ def _rot13_reference(text: str) -> list[str]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("gur naq the and n a ZXq1.\n-")), max_size=300))
+@given(
+    st.text(alphabet=st.sampled_from(list("gur naq the and n a ZXq1.\n-äİıK\u212a€")), max_size=300)
+)
 def test_rot13_fast_count_matches(text: str) -> None:
     assert list(dec.decode_rot13(text)) == _rot13_reference(text)
+
+
+OBFUSCATION = st.text(
+    alphabet=st.sampled_from(list("aZe1037@$ x=+/_-.\nä€İаеοɡ\U000e0041\U000e0069\U0001f600")),
+    max_size=300,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(OBFUSCATION)
+def test_decoder_gates_match_the_plain_decoders(text: str) -> None:
+    assert dec._b64_runs(text) == [m.group(0) for m in dec._RUN.finditer(text)]
+    head = text[: dec.MAX_CANDIDATE_CHARS]
+    leet = any(c in head for c in "013457@$") and len(dec._LEET_WORD.findall(head)) >= 4
+    assert list(dec.decode_leetspeak(text)) == ([head.translate(dec._LEET)] if leet else [])
+    lookalike = bool(dec._NON_LATIN_LOOKALIKE.search(text) and re.search(r"[A-Za-z]", text))
+    assert list(dec.decode_homoglyphs(text)) == (
+        [head.translate(dec._HOMOGLYPHS)] if lookalike else []
+    )
+    from bastion.guards.normalize import decode_tag_characters
+
+    smuggled = decode_tag_characters(text)
+    assert list(dec.decode_tags(text)) == (
+        [smuggled[: dec.MAX_CANDIDATE_CHARS]] if smuggled.strip() else []
+    )
 
 
 def test_rot13_fast_count_on_the_corpus() -> None:
@@ -252,3 +280,21 @@ def test_prefilter_on_the_corpus_and_without_the_accelerator(
     assert fast == slow
     for text in texts:
         assert {h.family for h in scan_heuristics(text)} == _unfiltered_heuristics(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("aÄä\u0308ﬁｆ\u200b\u202e\x07 İß\U000e0041")), max_size=60
+    )
+)
+def test_is_normal_means_normalize_is_identity(text: str) -> None:
+    from bastion.guards.normalize import _ANY_HIDDEN, is_normal, normalize_text, strip_hidden
+
+    reference = strip_hidden(unicodedata.normalize("NFKC", strip_hidden(text)))
+    assert normalize_text(text) == reference
+    if is_normal(text):
+        assert reference == text
+    assert is_normal(text) == (
+        _ANY_HIDDEN.search(text) is None and unicodedata.normalize("NFKC", text) == text
+    )

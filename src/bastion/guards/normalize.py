@@ -44,6 +44,11 @@ def has_hidden(text: str) -> bool:
     return _ANY_HIDDEN.search(text) is not None
 
 
+def is_normal(text: str) -> bool:
+    """True when ``normalize_text`` would return ``text`` unchanged: nothing hidden, NFKC."""
+    return not has_hidden(text) and (text.isascii() or unicodedata.is_normalized("NFKC", text))
+
+
 def strip_hidden(text: str) -> str:
     """Remove every invisible, bidi-control, tag and control character."""
     return _ANY_HIDDEN.sub("", text)
@@ -51,7 +56,7 @@ def strip_hidden(text: str) -> str:
 
 def normalize_text(text: str) -> str:
     """NFKC with hidden characters removed; idempotent."""
-    if text.isascii() and not has_hidden(text):
+    if is_normal(text):
         return text
     return strip_hidden(unicodedata.normalize("NFKC", strip_hidden(text)))
 
@@ -83,6 +88,8 @@ class UnicodeGuard(Guard):
     default_action = Action.FLAG
 
     def scan(self, text: str, context: ScanContext) -> Verdict:
+        if is_normal(text):
+            return self.allow()  # the common case: nothing hidden, nothing to normalise
         normalised = normalize_text(text)
         reasons = hidden_reasons(text)
         changed = normalised if normalised != text else None

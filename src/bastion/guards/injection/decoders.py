@@ -151,6 +151,12 @@ _HEX_CLASS = _class_table("0123456789abcdefABCDEF\\x: ")
 _LETTERS_LOWER = bytes(
     b + 32 if 0x41 <= b <= 0x5A else b if 0x61 <= b <= 0x7A else 0x20 for b in range(256)
 )
+_B64_MEMBERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
+_B64_KEEP = bytes(b if b in _B64_MEMBERS else 0x20 for b in range(256))
+_LEET_MARKS = bytes(
+    0x4C if chr(b).isascii() and chr(b).isalpha() else 0x44 if chr(b) in "013457@$" else 0x20
+    for b in range(256)
+)
 _COMMON_BYTES = frozenset(w.encode("ascii") for w in _COMMON_WORDS)
 _COMMON_BYTES_ROT13 = frozenset(w.encode("ascii") for w in _COMMON_WORDS_ROT13)
 
@@ -161,6 +167,39 @@ def _has_run(text: str, table: bytes, length: int) -> bool:
     The classes are ASCII-only, so a run in the text is a run in its UTF-8 bytes.
     """
     return b"a" * length in text.encode("utf-8", "surrogatepass").translate(table)
+
+
+def _b64_runs(text: str) -> list[str]:
+    """The matches of ``_RUN`` in order: maximal runs of 16 or more base64 characters.
+
+    Found in C: every byte outside the (ASCII) class becomes a space and the
+    bytes are split; a run of class characters is the same in the UTF-8 bytes.
+    """
+    parts = text.encode("utf-8", "surrogatepass").translate(_B64_KEEP).split()
+    return [p.decode("ascii") for p in parts if len(p) >= 16]
+
+
+def _leet_pairs_at_least(head: str, wanted: int) -> bool:
+    """Whether ``_LEET_WORD`` can find ``wanted`` matches in ``head`` (exact upper bound first).
+
+    Every match is a letter-then-leet or leet-then-letter pair at its own
+    position, so the number of such pairs bounds the number of matches.
+    """
+    marks = head.encode("utf-8", "surrogatepass").translate(_LEET_MARKS)
+    if marks.count(b"LD") + marks.count(b"DL") < wanted:
+        return False
+    return len(_LEET_WORD.findall(head)) >= wanted
+
+
+def _latin1(text: str) -> bool:
+    """True when every character is at most U+00FF (a copy in C for such texts)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _printable_ratio(text: str) -> float:
@@ -186,7 +225,7 @@ def decode_base64(text: str) -> Iterator[str]:
     if not _has_run(text, _B64_CLASS, 16):
         return
     found = 0
-    tokens = (m.group(0) for run in _RUN.finditer(text) for m in _B64.finditer(run.group(0)))
+    tokens = (m.group(0) for run in _b64_runs(text) for m in _B64.finditer(run))
     for token in tokens:
         if token.isalpha() and (token.islower() or token.isupper()):
             continue  # a long ordinary word, not base64
@@ -223,21 +262,14 @@ def decode_hex(text: str) -> Iterator[str]:
 
 def decode_rot13(text: str) -> Iterator[str]:
     """The rot13 reading of the text, when common words are more frequent rotated than not."""
-    head = text[:2000]
-    if head.isascii():
-        # The same ASCII words, lowercased and counted in C (bytes translate and split).
-        data = head.encode("ascii").translate(_LETTERS_LOWER).split()
-        if len(data) < 2 or _COMMON_BYTES_ROT13.isdisjoint(data):
-            return  # no rotated common word: rotated (0) cannot exceed plain
-        plain = sum(map(_COMMON_BYTES.__contains__, data))
-        rotated = sum(map(_COMMON_BYTES_ROT13.__contains__, data))
-    else:
-        words = _ASCII_WORD.findall(text, 0, 2000)
-        if len(words) < 2:
-            return
-        lowered = [w.lower() for w in words]
-        plain = sum(1 for w in lowered if w in _COMMON_WORDS)
-        rotated = sum(1 for w in lowered if w in _COMMON_WORDS_ROT13)
+    # The words of ``_ASCII_WORD`` in the first 2,000 characters, lowercased and counted in
+    # C: every byte but an ASCII letter becomes a space (a non-ASCII character's UTF-8
+    # bytes included, as it separates words), then split.
+    data = text[:2000].encode("utf-8", "surrogatepass").translate(_LETTERS_LOWER).split()
+    if len(data) < 2 or _COMMON_BYTES_ROT13.isdisjoint(data):
+        return  # no rotated common word: rotated (0) cannot exceed plain
+    plain = sum(map(_COMMON_BYTES.__contains__, data))
+    rotated = sum(map(_COMMON_BYTES_ROT13.__contains__, data))
     if rotated > plain:  # reads better rotated: worth decoding
         yield codecs.decode(text[:MAX_CANDIDATE_CHARS], "rot13")
 
@@ -245,13 +277,13 @@ def decode_rot13(text: str) -> Iterator[str]:
 def decode_leetspeak(text: str) -> Iterator[str]:
     """Digits and symbols read as letters (``1gn0r3`` -> ``ignore``) when words mix them."""
     head = text[:MAX_CANDIDATE_CHARS]
-    if any(c in head for c in "013457@$") and len(_LEET_WORD.findall(head)) >= 4:
+    if any(c in head for c in "013457@$") and _leet_pairs_at_least(head, 4):
         yield text[:MAX_CANDIDATE_CHARS].translate(_LEET)
 
 
 def decode_homoglyphs(text: str) -> Iterator[str]:
     """Cyrillic and Greek look-alikes mapped to Latin when they sit inside Latin words."""
-    if text.isascii():
+    if _latin1(text):  # every look-alike lies above U+00FF
         return
     if _NON_LATIN_LOOKALIKE.search(text) and re.search(r"[A-Za-z]", text):
         yield text[:MAX_CANDIDATE_CHARS].translate(_HOMOGLYPHS)
@@ -259,8 +291,8 @@ def decode_homoglyphs(text: str) -> Iterator[str]:
 
 def decode_tags(text: str) -> Iterator[str]:
     """ASCII smuggled in invisible Unicode tag characters."""
-    if text.isascii():
-        return
+    if _latin1(text) or len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):
+        return  # no character outside the Basic Multilingual Plane, so none in the tag block
     smuggled = decode_tag_characters(text)
     if smuggled.strip():
         yield smuggled[:MAX_CANDIDATE_CHARS]
