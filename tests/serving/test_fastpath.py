@@ -258,3 +258,25 @@ def test_rate_limits_stay_exact_across_lane_and_stack(tmp_path: Path) -> None:
             statuses.append(client.post("/v1/predict", json=GOOD, headers=headers).status_code)
     assert statuses == [200] * 5 + [429] * 3
     assert app.lane.served == 3  # type: ignore[attr-defined]
+
+
+def test_an_error_inside_the_lane_hands_the_request_to_the_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path / "home")
+    store = key_store_from_settings(settings)
+    key = store.create("tester", ["predict"]).plaintext
+    store.close()
+    app = create_app(settings)
+
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("a bug in the lane")
+
+    monkeypatch.setattr(app.state.gateway.limiter, "admit_now", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/v1/predict", json=GOOD, headers={"X-API-Key": key})
+        events = audit_events(app, settings)
+    assert response.status_code == 200 and response.json()["predictions"]
+    assert response.headers["content-security-policy"] and response.headers["ratelimit-limit"]
+    assert app.lane.served == 0  # type: ignore[attr-defined]
+    assert [event.details["status"] for event in events] == [200]

@@ -200,17 +200,38 @@ class PredictLane:
             await stack(scope, receive, send)
             return
         started = time.perf_counter()
+        consumed: list[Message] = []  # body messages read so far, replayed on a hand-over
+        try:
+            admitted = await self._admit(scope, receive, settled, consumed)
+        except Exception:  # anything unexpected: the stack answers (and audits) it
+            log.debug("predict fast lane handed a request on after an error", exc_info=True)
+            admitted = None
+        if admitted is None:
+            await stack(scope, _replay(consumed, receive) if consumed else receive, send)
+            return
+        request, ctx, rate_headers = admitted
+        self.served += 1
+        status = 500
+        try:
+            status = await self._respond(request, ctx, rate_headers, scope, receive, send)
+        finally:
+            self.core.finish(
+                ctx, "POST", PREDICT_PATH, PREDICT_PATH, status, time.perf_counter() - started
+            )
+
+    async def _admit(
+        self, scope: Scope, receive: Receive, settled: _Plan, consumed: list[Message]
+    ) -> tuple[PredictRequest, RequestContext, list[tuple[bytes, bytes]]] | None:
+        """Every check of the full stack, without side effects until the last; None: hand on."""
         # Headers: one pass; anything unusual (a repeated header, CORS) goes the long way.
         found: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
             if name in _WANTED:
                 if name in found:
-                    await stack(scope, receive, send)
-                    return
+                    return None
                 found[name] = value
             elif name == b"origin" and settled.cors:
-                await stack(scope, receive, send)
-                return
+                return None
         key = self._api_key(found)
         length = found.get(b"content-length")
         content_type = found.get(b"content-type")
@@ -221,65 +242,49 @@ class PredictLane:
             or not 0 < int(length) <= self.max_body
             or (content_type != _JSON and _media(content_type) != "application/json")
         ):
-            await stack(scope, receive, send)
-            return
+            return None
         client = client_address(scope, self.trusted) if self.trusted else _peer(scope)
         blocklist, watcher = settled.blocklist, settled.watcher
         if blocklist is not None:
-            try:
-                if blocklist.fresh():
-                    blocked = blocklist.contains(client)
-                else:  # re-read off the event loop, as the monitor's own hook does
-                    blocked = await anyio.to_thread.run_sync(blocklist.contains, client)
-            except Exception:  # the store is unreadable: the hook fails closed, worded there
-                blocked = True
+            if blocklist.fresh():
+                blocked = blocklist.contains(client)
+            else:  # re-read off the event loop, as the monitor's own hook does
+                blocked = await anyio.to_thread.run_sync(blocklist.contains, client)
             if blocked:
-                await stack(scope, receive, send)
-                return
+                return None
         if watcher is not None and watcher.changed():
-            await stack(scope, receive, send)
-            return
+            return None  # the monitor's hook swaps the model first
         gw = self.gateway
         limiter = gw.limiter
         if limiter is not self._limiter:
             self._limiter, self._limiter_ok = limiter, limiter.admits_synchronously
         if not self._limiter_ok:
-            await stack(scope, receive, send)
-            return
+            return None
         keys = gw.keys
-        try:
-            if keys.reads_are_local:
-                check = keys.verify(key)
-            else:
-                check = await anyio.to_thread.run_sync(keys.verify, key)
-        except Exception:  # a store failure is refused (503) by the stack, worded there
-            await stack(scope, receive, send)
-            return
+        if keys.reads_are_local:
+            check = keys.verify(key)
+        else:
+            check = await anyio.to_thread.run_sync(keys.verify, key)
         record = check.record
         if record is None or not any(
             SCOPE_ACTIONS.get(scope_name) == PREDICT_ACTION for scope_name in record.scopes
         ):
-            await stack(scope, receive, send)
-            return
+            return None
         # Body: read it all; anything but exactly Content-Length bytes goes the long way.
-        body, messages = await self._read(receive, int(length))
+        body = await self._read(receive, int(length), consumed)
         if body is None:
-            await stack(scope, _replay(messages, receive), send)
-            return
+            return None
         try:
             request = PredictRequest.model_validate_json(body)
         except ValidationError:
-            request = None
-        if request is None or not self._within_limits(request):
-            await stack(scope, _replay(messages, receive), send)
-            return
+            return None
+        if not self._within_limits(request):
+            return None
         principal = record.principal_id
         rate_headers = limiter.admit_now(client, principal, len(body), time.time())
         if rate_headers is None:  # a window is full: the stack refuses (nothing recorded)
-            await stack(scope, _replay(messages, receive), send)
-            return
+            return None
         # Admitted: from here on this request is served (and audited) by the lane.
-        self.served += 1
         ctx = RequestContext(
             request_id=request_id_from(_latin1(found.get(b"x-request-id"))),
             client=client,
@@ -288,13 +293,7 @@ class PredictLane:
             principal=principal,
             authenticated_by="api-key",
         )
-        status = 500
-        try:
-            status = await self._respond(request, ctx, rate_headers, scope, receive, send)
-        finally:
-            self.core.finish(
-                ctx, "POST", PREDICT_PATH, PREDICT_PATH, status, time.perf_counter() - started
-            )
+        return request, ctx, rate_headers
 
     async def _respond(
         self,
@@ -357,28 +356,28 @@ class PredictLane:
         return None
 
     @staticmethod
-    async def _read(receive: Receive, length: int) -> tuple[bytes | None, list[Message]]:
-        """The body if it is exactly ``length`` bytes, and the messages read (to replay)."""
+    async def _read(receive: Receive, length: int, consumed: list[Message]) -> bytes | None:
+        """The body if it is exactly ``length`` bytes; every message read goes to ``consumed``."""
         message = await receive()
+        consumed.append(message)
         if message["type"] == "http.request" and not message.get("more_body", False):
             body = message.get("body", b"")
-            return (body if len(body) == length else None), [message]
-        messages = [message]
+            return body if len(body) == length else None
         size = 0
         while message["type"] == "http.request":
             size += len(message.get("body", b""))
             if size > length or not message.get("more_body", False):
                 break
             message = await receive()
-            messages.append(message)
+            consumed.append(message)
         complete = (
             size == length
             and message["type"] == "http.request"
             and not message.get("more_body", False)
         )
         if not complete:
-            return None, messages
-        return b"".join(m.get("body", b"") for m in messages), messages
+            return None
+        return b"".join(m.get("body", b"") for m in consumed)
 
     def _within_limits(self, request: PredictRequest) -> bool:
         inputs = request.inputs
