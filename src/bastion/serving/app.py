@@ -223,7 +223,7 @@ class GatewayApp(FastAPI):
         return self.lane.plan(self.user_middleware, getattr(self, "_native_telemetry", None))
 
 
-def create_app(settings: Settings, **overrides: Any) -> FastAPI:
+def create_app(settings: Settings, **overrides: Any) -> GatewayApp:
     """The gateway app for ``settings`` (components may be injected for tests/benchmarks)."""
     gw = build_gateway(settings, **overrides)
     serving = settings.serving
