@@ -3,6 +3,11 @@
 request → body limit and content type (middleware) → per-address limit →
 authentication → scope → per-principal limit → input guards → model adapter →
 output guards → response with security headers → one audit event, batched.
+
+A ``POST /v1/predict`` that every one of those gates would admit is served by
+the fast lane (``fastpath.PredictLane``) in one layer in front of the stack,
+with the same checks, handler, headers and audit event; every other request,
+and every refusal, goes through the stack.
 """
 
 import base64
