@@ -553,6 +553,8 @@ def _card_number(value: str) -> bool | None:
 
 def _identifying_ip(value: str) -> bool | None:
     """A parseable address that can point at a machine (not 0.0.0.0, ::, or loopback)."""
+    if ":" in value and "." not in value and "::" not in value and value.count(":") != 7:
+        return False  # IPv6 without "::" has exactly 8 groups ("10:30:00" is a time)
     if v.ip_address(value) is False:
         return False
     address = ipaddress.ip_address(value.strip("[]"))

@@ -100,14 +100,16 @@ class _Scan:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         text = doc.text
-        self.tokens = []
+        tokens: list[Token] = []
+        self.tokens = tokens
         for m in _CAP_TOKEN.finditer(text):
             word = m.group()
             if not word[0].isupper():
                 continue
             if word.endswith(("'s", "’s")) and len(word) > 3:
                 word = word[:-2]
-            self.tokens.append(Token(m.start(), m.start() + len(word), word, word.lower()))
+            start = m.start()
+            tokens.append(Token(start, start + len(word), word, word.lower()))
 
     @memo
     def lowercase_vocab(self) -> frozenset[str]:
@@ -133,10 +135,14 @@ class _Scan:
     def runs(self) -> Iterator[list[Token]]:
         """Maximal sequences of adjacent capitalised tokens."""
         run: list[Token] = []
+        text = self.doc.text
         for token in self.tokens:
-            if run and not self.joined(run[-1], token):
-                yield run
-                run = []
+            if run:
+                last = run[-1]
+                # A single space joins (the common case, checked inline); else the rules.
+                if text[last.end : token.start] != " " and not self.joined(last, token):
+                    yield run
+                    run = []
             run.append(token)
         if run:
             yield run
