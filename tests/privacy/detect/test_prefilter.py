@@ -163,3 +163,12 @@ def test_edge_guards_stay_supersets() -> None:
                         assert id(regex) in possible, (regex.pattern, text)
                         checked += 1
     assert checked > 30
+
+
+def test_without_hyperscan_every_regex_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bastion.privacy.detect import prefilter as module
+
+    monkeypatch.setattr(module, "_hs", None)
+    prefilter = Prefilter(_all_regexes())
+    assert not prefilter.active
+    assert prefilter.possible("call 555-201-3344") is None
