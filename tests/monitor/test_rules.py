@@ -101,3 +101,10 @@ def test_structure_errors(tmp_path: Path) -> None:
 def test_arbitrary_text_is_rules_or_a_validation_error(text: str) -> None:
     with contextlib.suppress(ValidationError):
         parse_rules(text)
+
+
+@pytest.mark.parametrize("text", ["...: 1", "...", "rules: [...]", "? !!int x\n: 1"])
+def test_odd_scalars_are_values_or_validation_errors(text: str) -> None:
+    """Found by hypothesis: "..." as a key once raised a raw YAML ParserError."""
+    with contextlib.suppress(ValidationError):
+        parse_rules(text)

@@ -139,7 +139,17 @@ def _where(node: yaml.Node) -> int:
 def _scalar(node: yaml.Node, file: str, field: str) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         raise ValidationError("expected a single value", file=file, line=_where(node), field=field)
-    return yaml.safe_load(yaml.serialize(node))
+    # Constructed from the node itself: re-serialising it and parsing again failed on
+    # scalars such as "..." (a document-end marker once written out on its own).
+    try:
+        return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        raise ValidationError(
+            f"unreadable value: {getattr(exc, 'problem', None) or exc}",
+            file=file,
+            line=_where(node),
+            field=field,
+        ) from None
 
 
 def _rule(node: yaml.Node, file: str, index: int) -> AlertRule:

@@ -179,17 +179,21 @@ class MonitorStore:
         """Create the tables on first use (not at import or app start-up).
 
         Two processes starting together may both try to create a table; the
-        loser sees "already exists", and the next attempt finds it.
+        loser sees "already exists" (PostgreSQL may instead report a duplicate
+        key in its catalogue), and the next attempt finds it.  Each attempt can
+        lose on a different table, hence one attempt per table and a spare.
         """
         if self._schema_ready:
             return
-        for attempt in range(3):
+        attempts = len(self._meta.tables) + 1
+        for attempt in range(attempts):
             try:
                 self._meta.create_all(self._engine)
                 self._schema_ready = True
                 return
             except SQLAlchemyError as exc:
-                if "already exists" not in str(exc) or attempt == 2:
+                lost_race = "already exists" in str(exc) or "duplicate key" in str(exc)
+                if not lost_race or attempt == attempts - 1:
                     raise self._unavailable(exc) from None
 
     def __repr__(self) -> str:
