@@ -93,3 +93,17 @@ def test_hash_covers_every_field_and_the_previous_hash() -> None:
     assert event_hash("id", base[1], "pa", "", "r", "o", "{}", bytes(32)) != event_hash(
         "id", base[1], "p", "a", "r", "o", "{}", bytes(32)
     )
+
+
+def test_batch_ids_are_random_version_4_uuids() -> None:
+    import uuid
+
+    from bastion.audit.events import random_uuid4s
+
+    ids = random_uuid4s(500)
+    assert len(set(ids)) == 500
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert random_uuid4s(0) == []

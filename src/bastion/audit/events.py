@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
@@ -181,6 +182,12 @@ def _check_json(value: Any, path: str) -> None:
     )
 
 
+# One encoder for every event (json.dumps with options builds a new one per call).
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+)
+
+
 def canonical_json(details: Mapping[str, Any] | None) -> str:
     """Validate ``details`` and return its canonical JSON text."""
     if details is None:
@@ -188,9 +195,7 @@ def canonical_json(details: Mapping[str, Any] | None) -> str:
     if not isinstance(details, Mapping):
         raise ValidationError("details must be a mapping", field="details")
     _check_json(details, "details")
-    text = json.dumps(
-        details, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    )
+    text = _CANONICAL.encode(details)
     if len(text) > MAX_DETAILS_BYTES:
         raise ValidationError(f"details exceed {MAX_DETAILS_BYTES} bytes", field="details")
     return text
@@ -223,7 +228,33 @@ class PreparedEvent(NamedTuple):
     details_json: str
 
 
-def prepare(item: EventInput, time_text: str) -> PreparedEvent:
+def random_uuid4s(count: int) -> list[str]:
+    """``count`` random (version 4) UUID strings from one ``os.urandom`` call.
+
+    The same layout as ``str(uuid.uuid4())``, about three times cheaper per id
+    when an audit batch needs many.
+    """
+    raw = bytearray(os.urandom(16 * count))
+    for offset in range(0, 16 * count, 16):
+        raw[offset + 6] = (raw[offset + 6] & 0x0F) | 0x40  # version 4
+        raw[offset + 8] = (raw[offset + 8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return [
+        f"{text[i : i + 8]}-{text[i + 8 : i + 12]}-{text[i + 12 : i + 16]}-"
+        f"{text[i + 16 : i + 20]}-{text[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
+
+
+def prepare_many(items: Sequence[EventInput], time_text: str) -> list[PreparedEvent]:
+    """:func:`prepare` for a batch, with the ids drawn in one go."""
+    return [
+        prepare(item, time_text, event_id)
+        for item, event_id in zip(items, random_uuid4s(len(items)), strict=True)
+    ]
+
+
+def prepare(item: EventInput, time_text: str, event_id: str | None = None) -> PreparedEvent:
     """Validate an input and stamp it with a fresh UUID and the (canonical UTC) time text."""
     principal, action, resource, outcome = item.principal, item.action, item.resource, item.outcome
     # One check over all four fields in the common case; name the field only on failure.
@@ -243,7 +274,7 @@ def prepare(item: EventInput, time_text: str) -> PreparedEvent:
         for name in ("principal", "action", "resource", "outcome"):
             check_text(name, getattr(item, name))
     return PreparedEvent(
-        str(uuid.uuid4()),
+        event_id or str(uuid.uuid4()),
         time_text,
         principal,
         action,

@@ -26,7 +26,7 @@ from bastion.audit.events import (
     EventInput,
     PreparedEvent,
     event_from_row,
-    prepare,
+    prepare_many,
 )
 from bastion.audit.merkle import Frontier, audit_path
 from bastion.audit.proofs import InclusionProof
@@ -137,7 +137,7 @@ class AuditLog:
             return []
         now = utcnow()
         time_text = isoformat(now)
-        prepared = [prepare(item, time_text) for item in events]
+        prepared = prepare_many(events, time_text)
         when = parse_iso(time_text)
         stored: list[AuditEvent] = []
 
