@@ -104,8 +104,8 @@ class _Features:
     (zero weight) for tokens and pairs outside the vocabulary, then character
     n-grams.  ``chars`` holds every in-vocabulary character n-gram, word after
     word; ``unigrams`` one entry per token and ``bigrams`` one per adjacent
-    token pair.  The offsets say where each word starts in ``chars`` and in the
-    token arrays.
+    token pair.  ``entries`` are the cached per-word records, whose counts say
+    where a word starts (computed only at window boundaries).
     """
 
     chars: IntArray
