@@ -84,10 +84,12 @@ def append_postgres(
     import psycopg
 
     del tables  # the function knows its table; the signature mirrors append_rows
+    # Binary parameters (%b) and results: the text format escapes every array
+    # element with a regular expression in Python, a third of the client's CPU.
     call = (
         f"SELECT out_seq, out_prev, out_hash FROM {append_function_name(prefix)}("  # noqa: S608 - validated
-        "%s::bigint, %s::bigint, %s::text[], %s::text, %s::text[], %s::text[], %s::text[], "
-        "%s::text[], %s::text[])"
+        "%b::bigint, %b::bigint, %b::text[], %b::text, %b::text[], %b::text[], %b::text[], "
+        "%b::text[], %b::text[])"
     )
     params = (
         lock_key(prefix),
@@ -113,7 +115,7 @@ def append_postgres(
                         "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED"
                     )
                     raw.info[_READ_COMMITTED] = True
-                rows = connection.execute(call, params).fetchall()
+                rows = connection.execute(call, params, binary=True).fetchall()
             except psycopg.OperationalError:
                 # The write engine skips the pool's pre-ping (a round trip per append):
                 # a connection the server dropped fails here, before anything was
