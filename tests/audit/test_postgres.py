@@ -89,7 +89,7 @@ def test_append_survives_a_dropped_connection(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
                 "AND state = 'idle' AND query LIKE %s",
-                (f"%FROM {pg_prefix}_append_v1(%",),
+                (f"%FROM {pg_prefix}_append_v1%",),
             ).fetchall()
     finally:
         engine.dispose()
@@ -121,12 +121,13 @@ def test_drop_tables_removes_the_append_function(
     pg_log: AuditLog, postgres_url: str, pg_prefix: str
 ) -> None:
     engine = sa.create_engine(postgres_url)
-    query = "SELECT count(*) FROM pg_proc WHERE proname = %s"
+    query = "SELECT count(*) FROM pg_proc WHERE proname LIKE %s"
+    pattern = f"{pg_prefix}_append_v1%"
     try:
         with engine.connect() as conn:
-            assert conn.exec_driver_sql(query, (f"{pg_prefix}_append_v1",)).scalar() == 1
+            assert conn.exec_driver_sql(query, (pattern,)).scalar() == 2
         pg_log.drop_tables()
         with engine.connect() as conn:
-            assert conn.exec_driver_sql(query, (f"{pg_prefix}_append_v1",)).scalar() == 0
+            assert conn.exec_driver_sql(query, (pattern,)).scalar() == 0
     finally:
         engine.dispose()

@@ -539,4 +539,5 @@ class AuditLog:
             self._tables.metadata.drop_all(conn)
             if self._engine.dialect.name == "postgresql":
                 name = store.append_function_name(self.table_prefix)
+                conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}_one")
                 conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}")

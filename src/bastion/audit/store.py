@@ -262,4 +262,12 @@ BEGIN
         head := digest;
     END LOOP;
 END
+$bastion$;
+CREATE OR REPLACE FUNCTION {name}_one(
+    p_lock bigint, p_every bigint, p_id text, p_ts text, p_principal text,
+    p_action text, p_resource text, p_outcome text, p_details text
+) RETURNS TABLE (out_seq bigint, out_prev bytea, out_hash bytea)
+LANGUAGE sql VOLATILE AS $bastion$
+    SELECT * FROM {name}(p_lock, p_every, ARRAY[p_id], p_ts, ARRAY[p_principal],
+        ARRAY[p_action], ARRAY[p_resource], ARRAY[p_outcome], ARRAY[p_details])
 $bastion$"""  # noqa: S608 - identifiers validated by make_tables

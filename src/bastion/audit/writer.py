@@ -86,22 +86,41 @@ def append_postgres(
     del tables  # the function knows its table; the signature mirrors append_rows
     # Binary parameters (%b) and results: the text format escapes every array
     # element with a regular expression in Python, a third of the client's CPU.
-    call = (
-        f"SELECT out_seq, out_prev, out_hash FROM {append_function_name(prefix)}("  # noqa: S608 - validated
-        "%b::bigint, %b::bigint, %b::text[], %b::text, %b::text[], %b::text[], %b::text[], "
-        "%b::text[], %b::text[])"
-    )
-    params = (
-        lock_key(prefix),
-        every,
-        [item.id for item in events],
-        events[0].time_text,
-        [item.principal for item in events],
-        [item.action for item in events],
-        [item.resource for item in events],
-        [item.outcome for item in events],
-        [item.details_json for item in events],
-    )
+    name = append_function_name(prefix)
+    if len(events) == 1:
+        (item,) = events
+        call = (
+            f"SELECT out_seq, out_prev, out_hash FROM {name}_one("  # noqa: S608 - validated
+            "%b::bigint, %b::bigint, %b, %b, %b, %b, %b, %b, %b)"
+        )
+        params: tuple[Any, ...] = (
+            lock_key(prefix),
+            every,
+            item.id,
+            item.time_text,
+            item.principal,
+            item.action,
+            item.resource,
+            item.outcome,
+            item.details_json,
+        )
+    else:
+        call = (
+            f"SELECT out_seq, out_prev, out_hash FROM {name}("  # noqa: S608 - validated
+            "%b::bigint, %b::bigint, %b::text[], %b::text, %b::text[], %b::text[], "
+            "%b::text[], %b::text[], %b::text[])"
+        )
+        params = (
+            lock_key(prefix),
+            every,
+            [item.id for item in events],
+            events[0].time_text,
+            [item.principal for item in events],
+            [item.action for item in events],
+            [item.resource for item in events],
+            [item.outcome for item in events],
+            [item.details_json for item in events],
+        )
     for attempt in (1, 2):
         raw = engine.raw_connection()
         connection: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
