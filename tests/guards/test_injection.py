@@ -78,6 +78,16 @@ def test_encoded_attacks_caught(guard: PromptInjectionGuard, variant: str) -> No
     )
 
 
+def test_dotless_i_spelling_is_decoded(guard: PromptInjectionGuard) -> None:
+    """'ıgnore' (Latin dotless i) slipped past the literal word gates of the rules."""
+    verdict = guard.scan(ATTACK.replace("i", "ı"), CTX)
+    assert verdict.action is Action.BLOCK
+    assert "injection:instruction-override" in verdict.reasons
+    assert "injection:encoded-homoglyph" in verdict.reasons
+    turkish = "Yarın İstanbul'da buluşalım; kapıyı açık bırakın, saat ikide geliyorum."
+    assert guard.scan(turkish, CTX).action is Action.ALLOW
+
+
 def test_encoded_reason_names_the_encoding(guard: PromptInjectionGuard) -> None:
     assert "injection:encoded-base64" in guard.scan(ENCODED["base64"], CTX).reasons
     assert "injection:encoded-invisible-tags" in guard.scan(ENCODED["invisible-tags"], CTX).reasons

@@ -116,6 +116,7 @@ _HOMOGLYPHS = str.maketrans(
         "ν": "v",
         "τ": "t",
         "ι": "i",
+        "ı": "i",  # Latin dotless i: Python's re.I matches it to "i", the word gates did not
         "κ": "k",
         "ε": "e",
         "υ": "u",
