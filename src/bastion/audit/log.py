@@ -63,6 +63,24 @@ def _time_bound(value: datetime | None, name: str) -> str | None:
     return isoformat(value)
 
 
+def _stored(
+    item: PreparedEvent, seq: int, when: datetime, prev: bytes, digest: bytes
+) -> AuditEvent:
+    """The event ``item`` became at position ``seq`` of the chain."""
+    return AuditEvent(
+        seq,
+        item.id,
+        when,
+        item.principal,
+        item.action,
+        item.resource,
+        item.outcome,
+        item.details_json,
+        prev.hex(),
+        digest.hex(),
+    )
+
+
 class AuditLog:
     """An append-only, hash-chained, checkpointed event log in SQLite or PostgreSQL.
 
@@ -159,18 +177,7 @@ class AuditLog:
                     )
                     if chained is not None:
                         return [
-                            AuditEvent(
-                                seq,
-                                item.id,
-                                when,
-                                item.principal,
-                                item.action,
-                                item.resource,
-                                item.outcome,
-                                item.details_json,
-                                prev.hex(),
-                                digest.hex(),
-                            )
+                            _stored(item, seq, when, prev, digest)
                             for item, (seq, prev, digest) in zip(prepared, chained, strict=True)
                         ]
                 elif writer.append_rows(
@@ -244,20 +251,7 @@ class AuditLog:
                     digest,
                 )
             )
-            stored.append(
-                AuditEvent(
-                    seq,
-                    item.id,
-                    when,
-                    item.principal,
-                    item.action,
-                    item.resource,
-                    item.outcome,
-                    item.details_json,
-                    prev.hex(),
-                    digest.hex(),
-                )
-            )
+            stored.append(_stored(item, seq, when, prev, digest))
             prev = digest
             seq += 1
         return rows, stored

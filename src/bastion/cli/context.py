@@ -7,12 +7,15 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from bastion.core.errors import BastionError
+
+if TYPE_CHECKING:
+    from bastion.audit import AuditLog
 from bastion.core.identity import principal_from_cli
 from bastion.core.settings import Settings, load_settings
 
@@ -66,6 +69,16 @@ def audited(
     settings = settings_from(ctx)
     recorded: dict[str, Any] = dict(details or {})
     log = open_audit_log(settings) if open_first else None
+
+    def record(into: AuditLog, outcome: str) -> None:
+        into.append(
+            principal=operator_id(),
+            action=action,
+            resource=resource,
+            outcome=outcome,
+            details=recorded,
+        )
+
     try:
         try:
             yield recorded
@@ -76,23 +89,11 @@ def audited(
                     log = open_audit_log(settings)
                 except BastionError:
                     raise exc from None  # no log to record in yet; the first error says why
-            log.append(
-                principal=operator_id(),
-                action=action,
-                resource=resource,
-                outcome="failure",
-                details=recorded,
-            )
+            record(log, "failure")
             raise
         if log is None:
             log = open_audit_log(settings)
-        log.append(
-            principal=operator_id(),
-            action=action,
-            resource=resource,
-            outcome="success",
-            details=recorded,
-        )
+        record(log, "success")
     finally:
         if log is not None:
             log.close()
