@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from bastion.guards.base import Action, Guard, ScanContext, Verdict, merge_spans, replace_spans
-from bastion.guards.literals import LiteralSet, view
+from bastion.guards.literals import GatedPatterns
 from bastion.guards.profanity import profanity_model
 from bastion.privacy.detect.prefilter import Prefilter
 from bastion.privacy.detect.span import Span
@@ -240,17 +239,13 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     ),
 )
 
-# All trigger words tested together against the text's shared trigram table.
-_TRIGGERS = LiteralSet(t for _, triggers, _ in _PATTERNS for t in triggers)
-_GATED: tuple[tuple[str, frozenset[str], re.Pattern[str]], ...] = tuple(
-    (category, frozenset(triggers), pattern) for category, triggers, pattern in _PATTERNS
-)
+# Trigger words tested together, then the prefilter (``bastion.guards.literals``).
+_GATE: GatedPatterns[str] = GatedPatterns(_PATTERNS)
 
 
-@cache
 def prefilter() -> Prefilter:
-    """One multi-pattern scan telling which patterns cannot match (built once)."""
-    return Prefilter(pattern for _, _, pattern in _PATTERNS)
+    """The harmful-content patterns' multi-pattern prefilter (built once)."""
+    return _GATE.prefilter()
 
 
 class HarmfulContentGuard(Guard):
@@ -297,14 +292,8 @@ class HarmfulContentGuard(Guard):
                     Span(s, e, "HARMFUL:profanity", result.probability)
                     for s, e in result.offensive_spans
                 )
-        possible = prefilter().possible(text)  # None: no accelerator, every pattern may match
-        present = _TRIGGERS.present(view(text)) if possible is None or possible else set()
-        for category, triggers, pattern in _GATED if present else ():
-            if (
-                self.categories[category] is Action.ALLOW
-                or triggers.isdisjoint(present)
-                or (possible is not None and id(pattern) not in possible)
-            ):
+        for category, pattern in _GATE.candidates(text):
+            if self.categories[category] is Action.ALLOW:
                 continue
             for match in pattern.finditer(text):
                 triggered[category] = 1.0

@@ -12,11 +12,15 @@ lowered]``, never an approximation.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
+from typing import Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+from bastion.privacy.detect.prefilter import Prefilter
 
 _BITS = 16
 _SIZE = 1 << _BITS
@@ -119,3 +123,45 @@ class LiteralSet:
         candidates = np.flatnonzero(text_view.table[self._matrix].all(axis=1)).tolist()
         literals = self.literals
         return {literals[i] for i in candidates if literals[i] in lowered}
+
+
+Label = TypeVar("Label")
+
+
+class GatedPatterns(Generic[Label]):
+    """Labelled regexes, each run only when one of its trigger words occurs in the
+    text and the multi-pattern prefilter says it can match.
+
+    ``candidates`` returns every pattern that may match (every one that does is
+    among them), in the order given; the guards only run those.
+    """
+
+    def __init__(self, entries: Iterable[tuple[Label, Iterable[str], re.Pattern[str]]]) -> None:
+        self.entries: tuple[tuple[Label, frozenset[str], re.Pattern[str]], ...] = tuple(
+            (label, frozenset(triggers), pattern) for label, triggers, pattern in entries
+        )
+        self.triggers = LiteralSet(t for _, triggers, _ in self.entries for t in triggers)
+        self._prefilter: Prefilter | None = None
+        self._lock = threading.Lock()
+
+    def prefilter(self) -> Prefilter:
+        """One multi-pattern scan telling which patterns cannot match (built once)."""
+        if self._prefilter is None:
+            with self._lock:
+                if self._prefilter is None:
+                    self._prefilter = Prefilter(pattern for _, _, pattern in self.entries)
+        return self._prefilter
+
+    def candidates(self, text: str) -> list[tuple[Label, re.Pattern[str]]]:
+        """The labelled patterns that may match ``text``."""
+        possible = self.prefilter().possible(text)  # None: no accelerator, all may match
+        if possible is not None and not possible:
+            return []
+        present = self.triggers.present(view(text))
+        if not present:
+            return []
+        return [
+            (label, pattern)
+            for label, triggers, pattern in self.entries
+            if not triggers.isdisjoint(present) and (possible is None or id(pattern) in possible)
+        ]

@@ -8,11 +8,10 @@ provider prefixes and formats so ordinary prose does not trigger them.
 from __future__ import annotations
 
 import re
-from functools import cache
 from typing import Any
 
 from bastion.guards.base import Action, Guard, ScanContext, Verdict, merge_spans, replace_spans
-from bastion.guards.literals import LiteralSet, view
+from bastion.guards.literals import GatedPatterns
 from bastion.privacy.detect.prefilter import Prefilter
 from bastion.privacy.detect.span import Span
 
@@ -107,31 +106,22 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
 )
 
 
-# All trigger words tested together against the text's shared trigram table.
-_TRIGGERS = LiteralSet(t for _, triggers, _ in _PATTERNS for t in triggers)
-_GATED: tuple[tuple[str, frozenset[str], re.Pattern[str]], ...] = tuple(
-    (kind, frozenset(triggers), pattern) for kind, triggers, pattern in _PATTERNS
-)
+# Trigger words tested together, then the prefilter (``bastion.guards.literals``).
+_GATE: GatedPatterns[str] = GatedPatterns(_PATTERNS)
 
 
-@cache
 def prefilter() -> Prefilter:
-    """One multi-pattern scan telling which patterns cannot match (built once)."""
-    return Prefilter(pattern for _, _, pattern in _PATTERNS)
+    """The secrets patterns' multi-pattern prefilter (built once)."""
+    return _GATE.prefilter()
 
 
 def find_secrets(text: str) -> tuple[Span, ...]:
     """Non-overlapping spans of every credential found, typed ``SECRET:<kind>``."""
     spans: list[Span] = []
-    possible = prefilter().possible(text)  # None: no accelerator, every pattern may match
-    if possible is not None and not possible:
+    candidates = _GATE.candidates(text)
+    if not candidates:
         return ()
-    present = _TRIGGERS.present(view(text))
-    if not present:
-        return ()
-    for kind, triggers, pattern in _GATED:
-        if triggers.isdisjoint(present) or (possible is not None and id(pattern) not in possible):
-            continue
+    for kind, pattern in candidates:
         for match in pattern.finditer(text):
             if match.end() > match.start():
                 spans.append(Span(match.start(), match.end(), f"SECRET:{kind}", 0.95, "secrets"))

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
-from bastion.guards.literals import LiteralSet, view
+from bastion.guards.literals import GatedPatterns
 from bastion.privacy.detect.prefilter import Prefilter
 
 
@@ -312,33 +311,22 @@ _PATTERNS: tuple[tuple[str, float, tuple[str, ...], re.Pattern[str]], ...] = (
 )
 
 
-# Each pattern's trigger words, tested together against one shared trigram table
+# Each pattern's trigger words tested together, then the prefilter
 # (``bastion.guards.literals``) instead of one pass over the text per pattern.
-_TRIGGERS = LiteralSet(t for _, _, triggers, _ in _PATTERNS for t in triggers)
-_GATED: tuple[tuple[str, float, frozenset[str], re.Pattern[str]], ...] = tuple(
-    (family, weight, frozenset(triggers), pattern)
-    for family, weight, triggers, pattern in _PATTERNS
+_GATE: GatedPatterns[tuple[str, float]] = GatedPatterns(
+    ((family, weight), triggers, pattern) for family, weight, triggers, pattern in _PATTERNS
 )
 
 
-@cache
 def prefilter() -> Prefilter:
-    """One multi-pattern scan telling which patterns cannot match (built once, ~1.5 s)."""
-    return Prefilter(pattern for *_, pattern in _PATTERNS)
+    """The heuristics' multi-pattern prefilter (built once, ~1.5 s)."""
+    return _GATE.prefilter()
 
 
 def scan_heuristics(text: str) -> list[Hit]:
     """Every family that matches ``text``, strongest match per family first."""
     hits: list[Hit] = []
-    possible = prefilter().possible(text)  # None: no accelerator, every pattern may match
-    if possible is not None and not possible:
-        return hits
-    present = _TRIGGERS.present(view(text))
-    if not present:
-        return hits
-    for family, weight, triggers, pattern in _GATED:
-        if triggers.isdisjoint(present) or (possible is not None and id(pattern) not in possible):
-            continue
+    for (family, weight), pattern in _GATE.candidates(text):
         match = pattern.search(text)
         if match:
             hits.append(Hit(family, weight, match.start(), match.end()))
