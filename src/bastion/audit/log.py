@@ -173,16 +173,14 @@ class AuditLog:
                 if self._engine.dialect.name == "postgresql":
                     every = self.checkpoint_every if self._signing_key is not None else 0
                     chained = writer.append_postgres(
-                        self._write_engine, self._tables, self.table_prefix, every, prepared
+                        self._write_engine, self.table_prefix, every, prepared
                     )
                     if chained is not None:
                         return [
                             _stored(item, seq, when, prev, digest)
                             for item, (seq, prev, digest) in zip(prepared, chained, strict=True)
                         ]
-                elif writer.append_rows(
-                    self._write_engine, self._tables, self.table_prefix, rows_for
-                ):
+                elif writer.append_rows_sqlite(self._write_engine, self._tables, rows_for):
                     return stored
             with store.write_transaction(self._engine, self.table_prefix) as conn:
                 stored = self._insert(conn, prepared, when)
@@ -224,33 +222,9 @@ class AuditLog:
         sep, tag = SEPARATOR, FORMAT_TAG
         for item in prepared:
             # event_hash(), inlined: this loop is the batched append throughput.
-            text = sep.join(
-                (
-                    tag,
-                    item.id,
-                    item.time_text,
-                    item.principal,
-                    item.action,
-                    item.resource,
-                    item.outcome,
-                    item.details_json,
-                )
-            )
+            text = sep.join((tag, *item))  # PreparedEvent's fields, in hashed order
             digest = sha256(b"\x00" + text.encode() + prev).digest()
-            rows.append(
-                (
-                    seq,
-                    item.id,
-                    item.time_text,
-                    item.principal,
-                    item.action,
-                    item.resource,
-                    item.outcome,
-                    item.details_json,
-                    prev,
-                    digest,
-                )
-            )
+            rows.append((seq, *item, prev, digest))
             stored.append(_stored(item, seq, when, prev, digest))
             prev = digest
             seq += 1

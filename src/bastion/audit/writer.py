@@ -37,21 +37,11 @@ _READ_COMMITTED = "bastion_audit_read_committed"
 RowsFor = Callable[[int, bytes], Sequence[tuple[Any, ...]] | None]
 
 
-def append_rows(engine: Engine, tables: Tables, prefix: str, build: RowsFor) -> bool:
-    """SQLite: lock, read the head, insert ``build``'s rows and commit; False if
-    ``build`` declined."""
+def append_rows_sqlite(engine: Engine, tables: Tables, build: RowsFor) -> bool:
+    """Lock (``BEGIN IMMEDIATE``), read the head, insert ``build``'s rows and commit;
+    False if ``build`` declined."""
     head_sql = f"SELECT seq, hash FROM {tables.events.name} ORDER BY seq DESC LIMIT 1"  # noqa: S608 - validated
     insert = insert_sql(tables.events, engine.dialect.name)
-    return _sqlite(engine, head_sql, insert, build)
-
-
-def _head(row: Sequence[Any] | None) -> tuple[int, bytes]:
-    if row is None:
-        return 0, GENESIS_HASH
-    return int(row[0]) + 1, bytes(row[1])
-
-
-def _sqlite(engine: Engine, head_sql: str, insert: str, build: RowsFor) -> bool:
     raw = engine.raw_connection()
     try:
         connection: Any = raw.driver_connection
@@ -73,8 +63,14 @@ def _sqlite(engine: Engine, head_sql: str, insert: str, build: RowsFor) -> bool:
         raw.close()
 
 
+def _head(row: Sequence[Any] | None) -> tuple[int, bytes]:
+    if row is None:
+        return 0, GENESIS_HASH
+    return int(row[0]) + 1, bytes(row[1])
+
+
 def append_postgres(
-    engine: Engine, tables: Tables, prefix: str, every: int, events: Sequence[PreparedEvent]
+    engine: Engine, prefix: str, every: int, events: Sequence[PreparedEvent]
 ) -> list[tuple[int, bytes, bytes]] | None:
     """Append through the log's PostgreSQL function (one statement, one round trip).
 
@@ -83,27 +79,16 @@ def append_postgres(
     """
     import psycopg
 
-    del tables  # the function knows its table; the signature mirrors append_rows
     # Binary parameters (%b) and results: the text format escapes every array
     # element with a regular expression in Python, a third of the client's CPU.
     name = append_function_name(prefix)
     if len(events) == 1:
-        (item,) = events
         call = (
             f"SELECT out_seq, out_prev, out_hash FROM {name}_one("  # noqa: S608 - validated
             "%b::bigint, %b::bigint, %b, %b, %b, %b, %b, %b, %b)"
         )
-        params: tuple[Any, ...] = (
-            lock_key(prefix),
-            every,
-            item.id,
-            item.time_text,
-            item.principal,
-            item.action,
-            item.resource,
-            item.outcome,
-            item.details_json,
-        )
+        # PreparedEvent's fields are the function's arguments, in order.
+        params: tuple[Any, ...] = (lock_key(prefix), every, *events[0])
     else:
         call = (
             f"SELECT out_seq, out_prev, out_hash FROM {name}("  # noqa: S608 - validated
