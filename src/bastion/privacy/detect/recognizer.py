@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
+from bastion.privacy.detect.anchored import AnchoredScan
 from bastion.privacy.detect.span import Span
 from bastion.privacy.detect.validators import Validator
 
@@ -184,6 +185,14 @@ class Pattern:
     #: For a labelled pattern ("MRN: <v>"), the value alone: further values of the same
     #: shape listed after the first ("MRN 1234567, 2345678") are reported too.
     continuation: re.Pattern[str] | None = None
+    #: Finds the same matches as ``regex.finditer`` from a rare character (see ``anchored``).
+    anchored: AnchoredScan | None = None
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """Every match of ``regex`` in ``text``, as ``regex.finditer`` gives them."""
+        if self.anchored is not None:
+            return self.anchored.finditer(text)
+        return self.regex.finditer(text)
 
 
 @dataclass
@@ -243,7 +252,7 @@ class PatternRecognizer:
                     continue
             listable = pattern.continuation is not None or pattern.needs_context
             listable = listable or self.needs_context
-            for match in pattern.regex.finditer(doc.text):
+            for match in pattern.finditer(doc.text):
                 start, end = match.span(pattern.group)
                 if start == end:
                     continue

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from bastion.privacy.detect import lexicon
 from bastion.privacy.detect import validators as v
+from bastion.privacy.detect.anchored import AnchoredScan
 from bastion.privacy.detect.prefilter import first_char_lookahead
 from bastion.privacy.detect.recognizer import (
     Document,
@@ -29,20 +30,24 @@ def _p(
     flags: int = 0,
     probe: str | None = None,
     gate: frozenset[str] | None = None,
+    anchor: tuple[str, str] | None = None,
     **kw: object,
 ) -> Pattern:
-    """A pattern; ``probe`` is a cheap regex that must occur before the full one is run."""
+    """A pattern; ``probe`` is a cheap regex that must occur before the full one is run;
+    ``anchor`` (character, segment class) enables ``AnchoredScan`` for it."""
     words = gate if gate is not None else _GATES.get(regex, frozenset())
     regex = _class_first(_digit_first(regex))
     compiled_probe = re.compile(probe, flags) if probe else None
     value = _CONTINUATIONS.get(regex)
+    compiled = first_char_lookahead(re.compile(regex, flags))
     return Pattern(
-        first_char_lookahead(re.compile(regex, flags)),
+        compiled,
         score,
         label,
         gate=words,
         probe=compiled_probe,
         continuation=re.compile(value, flags) if value else None,
+        anchored=AnchoredScan(compiled, *anchor) if anchor else None,
         **kw,  # type: ignore[arg-type]
     )
 
@@ -568,6 +573,7 @@ def network_recognizers() -> list[Recognizer]:
                     r"(?<![\w.+%-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,63})@"
                     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])",
                     0.95,
+                    anchor=("@", r"[\w.+%-]"),
                 )
             ],
             needs_digit=False,
@@ -604,6 +610,7 @@ def network_recognizers() -> list[Recognizer]:
                     0.65,
                     flags=_I,
                     probe=r"[a-z0-9]\.[a-z]{2}",
+                    anchor=(".", r"[\w@.:/-]"),
                 )
             ],
             validator=_known_tld,
