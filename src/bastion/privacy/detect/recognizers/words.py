@@ -99,6 +99,7 @@ class _Scan:
 
     def __init__(self, doc: Document) -> None:
         self.doc = doc
+        self._written: dict[str, bool] = {}
         text = doc.text
         tokens: list[Token] = []
         self.tokens = tokens
@@ -118,8 +119,12 @@ class _Scan:
 
     def written_lower(self, low: str) -> bool:
         """``low in lowercase_vocab``; a word absent from the text as a substring is not
-        in it, which spares building the vocabulary for most documents."""
-        return low in self.doc.text and low in self.lowercase_vocab
+        in it, which spares building the vocabulary for most documents. Memoised per
+        document: a name or place is usually mentioned more than once."""
+        known = self._written.get(low)
+        if known is None:
+            known = self._written[low] = low in self.doc.text and low in self.lowercase_vocab
+        return known
 
     def joined(self, a: Token, b: Token) -> bool:
         """True when ``b`` directly follows ``a`` inside one name ("John Smith", "J. Smith")."""
@@ -139,8 +144,12 @@ class _Scan:
         for token in self.tokens:
             if run:
                 last = run[-1]
-                # A single space joins (the common case, checked inline); else the rules.
-                if text[last.end : token.start] != " " and not self.joined(last, token):
+                # A single space joins (the common case, checked inline); else the rules,
+                # which need the gap to open with a space or a period.
+                gap = token.start - last.end
+                if not (gap == 1 and text[last.end] == " ") and (
+                    gap == 0 or text[last.end] not in " ." or not self.joined(last, token)
+                ):
                     yield run
                     run = []
             run.append(token)
