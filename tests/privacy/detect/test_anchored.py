@@ -87,3 +87,12 @@ def test_a_wrong_segment_is_caught() -> None:
 def test_anchor_is_one_character() -> None:
     with pytest.raises(ValueError, match="one character"):
         AnchoredScan(re.compile("ab"), "ab", "[a-z]")
+
+
+def test_a_wrong_follow_class_is_caught() -> None:
+    """Skipping anchors not followed by ``follow`` is only right when the class is."""
+    domain = next(p for p in ANCHORED if p.anchored is not None and p.anchored.anchor == ".")
+    wrong = AnchoredScan(domain.regex, ".", r"[\w@.:/-]", "[0-9]")
+    text = "see example.com today"
+    assert _spans(domain.finditer(text)) == _spans(domain.regex.finditer(text)) != []
+    assert _spans(wrong.finditer(text)) == []

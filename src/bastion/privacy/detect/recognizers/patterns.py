@@ -30,11 +30,11 @@ def _p(
     flags: int = 0,
     probe: str | None = None,
     gate: frozenset[str] | None = None,
-    anchor: tuple[str, str] | None = None,
+    anchor: tuple[str, str, str] | None = None,
     **kw: object,
 ) -> Pattern:
     """A pattern; ``probe`` is a cheap regex that must occur before the full one is run;
-    ``anchor`` (character, segment class) enables ``AnchoredScan`` for it."""
+    ``anchor`` (character, segment class, follow class) enables ``AnchoredScan`` for it."""
     words = gate if gate is not None else _GATES.get(regex, frozenset())
     regex = _class_first(_digit_first(regex))
     compiled_probe = re.compile(probe, flags) if probe else None
@@ -573,7 +573,7 @@ def network_recognizers() -> list[Recognizer]:
                     r"(?<![\w.+%-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,63})@"
                     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])",
                     0.95,
-                    anchor=("@", r"[\w.+%-]"),
+                    anchor=("@", r"[\w.+%-]", "[A-Za-z0-9]"),
                 )
             ],
             needs_digit=False,
@@ -610,7 +610,7 @@ def network_recognizers() -> list[Recognizer]:
                     0.65,
                     flags=_I,
                     probe=r"[a-z0-9]\.[a-z]{2}",
-                    anchor=(".", r"[\w@.:/-]"),
+                    anchor=(".", r"[\w@.:/-]", "[a-z0-9]"),
                 )
             ],
             validator=_known_tld,
