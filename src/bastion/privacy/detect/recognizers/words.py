@@ -27,6 +27,8 @@ _LOWER_WORD = re.compile(r"[a-z](?<![\w@./-][a-z])[a-z'’\-]*")
 _PARTICLES = re.compile(
     r" (?:(?:van|von|der|den|de|del|della|di|da|du|le|la|dos|das|do|ten|ter|bin|ibn|al|el|y) )+"
 )
+#: What a gap joined by ``_PARTICLES`` opens with: a space, then one of these letters.
+_PARTICLE_FIRST = frozenset("vdlbiaety")
 _PERSON_AFTER = frozenset(
     split_words("said says wrote asked called replied reports reported told thinks wants mentioned")
 )
@@ -145,10 +147,13 @@ class _Scan:
             if run:
                 last = run[-1]
                 # A single space joins (the common case, checked inline); else the rules,
-                # which need the gap to open with a space or a period.
-                gap = token.start - last.end
-                if not (gap == 1 and text[last.end] == " ") and (
-                    gap == 0 or text[last.end] not in " ." or not self.joined(last, token)
+                # which need the gap to open with a period, or with a space and a particle.
+                end = last.end
+                gap = token.start - end
+                if not (gap == 1 and text[end] == " ") and (
+                    gap == 0
+                    or (text[end] != "." and text[end + 1 : end + 2] not in _PARTICLE_FIRST)
+                    or not self.joined(last, token)
                 ):
                     yield run
                     run = []
