@@ -5,8 +5,11 @@ For each store (SQLite file, PostgreSQL) and each repeat, in one run:
 * plain one-by-one   - INSERT of a prepared row (id, time, fields, JSON) and COMMIT, one
                        transaction each, on the raw driver connection as the driver does it
                        by default (psycopg: BEGIN, INSERT, COMMIT; SQLite: the same)
-* plain one-by-one, autocommit - PostgreSQL only: the floor, an autocommit INSERT (one
-                       message, one round trip; the chained append needs two)
+* plain one-by-one, autocommit - PostgreSQL only: an autocommit INSERT (one message, one
+                       round trip, like the chained append's one function call)
+* plain one-by-one, autocommit, held connection - PostgreSQL only: the floor, the same
+                       INSERT prepared on one connection kept for the whole run (no pool
+                       check-out), as the chained side's appender does
 * chained one-by-one - ``AuditLog.append`` (validate, lock, read head, hash-chain, insert,
                        commit; a signed checkpoint every 256 events with a fsynced witness line);
                        the one-by-one sides alternate in blocks of 50 events
@@ -166,6 +169,17 @@ def one_repeat(url: str, prefix: str, args: argparse.Namespace, workdir: Path) -
             for item in items:
                 plain_insert(plain_rows([item]), autocommit=True)
 
+        held: list[Any] = []  # the floor's connection, checked out once
+
+        def plain_single_held(items: list[EventInput]) -> None:
+            if not held:
+                raw = engine.raw_connection()
+                raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+                held[:] = [raw, raw.driver_connection.cursor()]  # type: ignore[union-attr]
+            cursor = held[1]
+            for item in items:
+                cursor.execute(insert, plain_rows([item])[0], prepare=True)
+
         def chained_single(items: list[EventInput]) -> None:
             for item in items:
                 log.append(
@@ -187,6 +201,7 @@ def one_repeat(url: str, prefix: str, args: argparse.Namespace, workdir: Path) -
         }
         if postgres:
             sides["plain one-by-one, autocommit"] = plain_single_autocommit
+            sides["plain one-by-one, autocommit, held connection"] = plain_single_held
         spent = dict.fromkeys(sides, 0.0)
         for start in range(0, len(singles), INTERLEAVE):
             block = singles[start : start + INTERLEAVE]
@@ -196,6 +211,9 @@ def one_repeat(url: str, prefix: str, args: argparse.Namespace, workdir: Path) -
                 spent[side] += time.perf_counter() - began
         for side, seconds in spent.items():
             results[side] = len(singles) / seconds
+        if held:
+            held[0].driver_connection.autocommit = False
+            held[0].close()
         batch_sides: dict[str, Callable[[list[EventInput]], object]] = {
             "plain batched": plain_batch,
             "chained batched": log.append_many,
@@ -275,12 +293,18 @@ def main() -> None:
         medians = {metric: statistics.median(values) for metric, values in per_metric.items()}
         for metric, value in medians.items():
             print(f"{store:<10} {metric:<20} {value:>12,.0f}")
-        for plain in ("plain one-by-one", "plain one-by-one, autocommit", "plain batched"):
+        plains = (
+            "plain one-by-one",
+            "plain one-by-one, autocommit",
+            "plain one-by-one, autocommit, held connection",
+            "plain batched",
+        )
+        for plain in plains:
             if plain in medians:
                 chained = "chained batched" if "batched" in plain else "chained one-by-one"
                 ratio = medians[plain] / medians[chained]
                 label = "chained/" + plain.removeprefix("plain ")
-                print(f"{store:<10} {label:<34} {ratio:>5.2f}x")
+                print(f"{store:<10} {label:<50} {ratio:>5.2f}x")
     if args.json:
         print(json.dumps(all_results, indent=2))
 

@@ -106,3 +106,19 @@ def test_paths_are_logarithmic_and_valid(size: int, data: st.DataObject) -> None
 def test_out_of_range_index_is_refused() -> None:
     assert root_from_path(5, 5, leaf_hash(b""), []) is None
     assert root_from_path(-1, 5, leaf_hash(b""), []) is None
+
+
+@given(st.lists(st.integers(min_value=0, max_value=70), max_size=8))
+def test_extend_in_chunks_matches_leaf_by_leaf(chunks: list[int]) -> None:
+    """``extend`` hashes level by level; any chunking gives the tree built leaf by leaf."""
+    leaves = leaves_of(sum(chunks))
+    chunked, single = Frontier(), Frontier()
+    start = 0
+    for count in chunks:
+        chunked.extend(iter(leaves[start : start + count]))
+        for leaf in leaves[start : start + count]:
+            single.append(leaf)
+        start += count
+        assert chunked.size == single.size == start
+        assert chunked.to_bytes() == single.to_bytes()
+        assert chunked.root() == single.root() == reference_root(leaves[:start])

@@ -117,6 +117,43 @@ def test_append_function_refuses_other_isolation_levels(
     assert report.ok and report.events_checked == 2
 
 
+def test_row_function_refuses_other_isolation_levels(
+    pg_log: AuditLog, postgres_url: str, pg_prefix: str
+) -> None:
+    """The single-event function fails closed the same way."""
+    fill(pg_log, 2)
+    engine = sa.create_engine(postgres_url, isolation_level="SERIALIZABLE")
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="READ COMMITTED"), engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"SELECT * FROM {pg_prefix}_append_v1_row("
+                "1, 0, 'x', 't', 'p', 'a', 'r', 'o', '{}')"
+            )
+    finally:
+        engine.dispose()
+    report = pg_log.verify()
+    assert report.ok and report.events_checked == 2
+
+
+def test_forked_child_appends_on_its_own_connection(pg_log: AuditLog) -> None:
+    """The appender's connection stays the parent's: a forked child opens another."""
+    import multiprocessing
+
+    fill(pg_log, 3)  # the parent's dedicated connection exists now
+
+    def child() -> None:
+        fill(pg_log, 4, principal="child")
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(timeout=60)
+    assert process.exitcode == 0
+    fill(pg_log, 2)  # the parent's connection still works
+    report = pg_log.verify()
+    assert report.ok and report.events_checked == 9
+    assert len(pg_log.query(principal="child")) == 4
+
+
 def test_drop_tables_removes_the_append_function(
     pg_log: AuditLog, postgres_url: str, pg_prefix: str
 ) -> None:
@@ -124,8 +161,13 @@ def test_drop_tables_removes_the_append_function(
     query = "SELECT count(*) FROM pg_proc WHERE proname LIKE %s"
     pattern = f"{pg_prefix}_append_v1%"
     try:
+        with engine.begin() as conn:  # a log made by an earlier version also has _one
+            conn.exec_driver_sql(
+                f"CREATE FUNCTION {pg_prefix}_append_v1_one() "
+                "RETURNS int LANGUAGE sql AS 'SELECT 1'"
+            )
         with engine.connect() as conn:
-            assert conn.exec_driver_sql(query, (pattern,)).scalar() == 2
+            assert conn.exec_driver_sql(query, (pattern,)).scalar() == 3
         pg_log.drop_tables()
         with engine.connect() as conn:
             assert conn.exec_driver_sql(query, (pattern,)).scalar() == 0

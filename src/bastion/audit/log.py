@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from hashlib import sha256
 from pathlib import Path
@@ -117,6 +117,15 @@ class AuditLog:
             if self._engine.dialect.name == "postgresql"
             else self._engine
         )
+        self._appender = (
+            writer.PostgresAppender(
+                self._write_engine,
+                table_prefix,
+                checkpoint_every if signing_key is not None else 0,
+            )
+            if self._engine.dialect.name == "postgresql"
+            else None
+        )
         self._insert_sql = store.insert_sql(self._tables.events, self._engine.dialect.name)
         self._checkpoint_sql = store.insert_sql(self._tables.checkpoints, self._engine.dialect.name)
         with store.translate_errors(url):
@@ -153,10 +162,8 @@ class AuditLog:
         """Append several events in one transaction; all or nothing."""
         if not events:
             return []
-        now = utcnow()
-        time_text = isoformat(now)
-        prepared = prepare_many(events, time_text)
-        when = parse_iso(time_text)
+        when = utcnow()  # UTC with microseconds: exactly what its ISO text parses back to
+        prepared = prepare_many(events, isoformat(when))
         stored: list[AuditEvent] = []
 
         def rows_for(seq: int, prev: bytes) -> list[tuple[Any, ...]] | None:
@@ -170,11 +177,8 @@ class AuditLog:
             # A batch of checkpoint_every or more always reaches a checkpoint: go straight
             # to the full path instead of locking twice.
             if len(prepared) < self.checkpoint_every:
-                if self._engine.dialect.name == "postgresql":
-                    every = self.checkpoint_every if self._signing_key is not None else 0
-                    chained = writer.append_postgres(
-                        self._write_engine, self.table_prefix, every, prepared
-                    )
+                if self._appender is not None:
+                    chained = self._appender.append(prepared)
                     if chained is not None:
                         return [
                             _stored(item, seq, when, prev, digest)
@@ -310,15 +314,24 @@ class AuditLog:
         # recomputing from the leaves is cheap insurance.
         return frontier if frontier.root() == bytes(row.root) else Frontier()
 
-    def _leaf_hashes(self, conn: Connection, start: int, end: int) -> Iterator[bytes]:
-        table = self._tables.events
-        result = conn.execute(
-            sa.select(table.c.hash)
-            .where(table.c.seq >= start, table.c.seq < end)
-            .order_by(table.c.seq)
-        )
-        for (digest,) in result:
-            yield bytes(digest)
+    def _leaf_hashes(self, conn: Connection, start: int, end: int) -> list[bytes]:
+        """Stored hashes of the events ``start <= seq < end``, in order.
+
+        Through the DB-API cursor of ``conn`` (same transaction): every checkpoint
+        reads the hashes appended since the previous one, and a proof reads them
+        all, so SQLAlchemy's per-row objects would cost more than the query.
+        """
+        mark = "?" if self._engine.dialect.name == "sqlite" else "%s"
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(
+                f"SELECT hash FROM {self._tables.events.name} "  # noqa: S608 - validated name
+                f"WHERE seq >= {mark} AND seq < {mark} ORDER BY seq",
+                (start, end),
+            )
+            return [bytes(digest) for (digest,) in cursor.fetchall()]
+        finally:
+            cursor.close()
 
     def checkpoint(self) -> Checkpoint:
         """Sign a checkpoint over every event so far (returns the existing one if current)."""
@@ -453,7 +466,7 @@ class AuditLog:
                 )
             latest = self.checkpoint()
         with store.translate_errors(self._url), self._engine.connect() as conn:
-            leaves = list(self._leaf_hashes(conn, 0, latest.tree_size))
+            leaves = self._leaf_hashes(conn, 0, latest.tree_size)
         if len(leaves) != latest.tree_size:
             raise IntegrityError(
                 f"checkpoint covers {latest.tree_size} events but only {len(leaves)} exist; "
@@ -498,6 +511,8 @@ class AuditLog:
 
     def close(self) -> None:
         """Release database connections."""
+        if self._appender is not None:
+            self._appender.close()
         self._engine.dispose()
         self._write_engine.dispose()
 
@@ -507,5 +522,8 @@ class AuditLog:
             self._tables.metadata.drop_all(conn)
             if self._engine.dialect.name == "postgresql":
                 name = store.append_function_name(self.table_prefix)
-                conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}_one")
+                for suffix in store.LEGACY_FUNCTION_SUFFIXES:
+                    conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}{suffix}")
+                row = store.append_row_function_name(self.table_prefix)
+                conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {row}")
                 conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}")

@@ -199,21 +199,66 @@ def append_function_name(prefix: str) -> str:
     return f"{prefix}_append_v1"
 
 
+def append_row_function_name(prefix: str) -> str:
+    """The single-event variant of :func:`append_function_name` (no arrays, no row set)."""
+    return f"{prefix}_append_v1_row"
+
+
+# Functions earlier versions created; dropped with the tables.
+LEGACY_FUNCTION_SUFFIXES = ("_one",)
+
+
+def _hash_sql(fields: tuple[str, ...], prev: str) -> str:
+    """SQL for :func:`bastion.audit.events.event_hash` of ``fields`` (SQL expressions)."""
+    sep = f" || chr({ord(SEPARATOR)}) || "
+    return (
+        f"sha256('\\x00'::bytea || convert_to('{FORMAT_TAG}'{sep}"
+        f"{sep.join(fields)}, 'UTF8') || {prev})"
+    )
+
+
+_HEAD_PREAMBLE = """
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING MESSAGE = 'audit append needs READ COMMITTED, not '
+            || current_setting('transaction_isolation');
+    END IF;
+    PERFORM pg_advisory_xact_lock(p_lock);"""
+
+
 def append_function_ddl(tables: Tables, prefix: str) -> str:
-    """``{prefix}_append_v1``: lock, read the head, chain and insert, in one call.
+    """``{prefix}_append_v1`` (a batch) and ``{prefix}_append_v1_row`` (one event):
+    lock, read the head, chain and insert, in one call.
 
     One statement per append instead of two messages with client-side binding:
     the server hashes exactly what :func:`bastion.audit.events.event_hash` hashes
     (SHA-256 of ``\\x00``, the format tag and the fields joined by the separator,
-    then the previous hash).  It refuses to run outside READ COMMITTED: its head
+    then the previous hash).  Both refuse to run outside READ COMMITTED: the head
     read must get a fresh snapshot after the lock, which is what makes concurrent
-    writers chain correctly.  When a checkpoint would be due it writes nothing and
-    returns no rows; the caller then takes the path that signs it.
+    writers chain correctly.  When a checkpoint would be due they write nothing
+    (the batch function returns no rows, the row function a row of NULLs); the
+    caller then takes the path that signs it.  The row function exists because a
+    scalar PL/pgSQL call costs the server about a fifth less than the batch
+    function behind an array-building wrapper (measured with pgbench).
     """
     name = append_function_name(prefix)
     events = tables.events.name
-    code = ord(SEPARATOR)
     zero = "00" * len(GENESIS_HASH)
+    batch_hash = _hash_sql(
+        (
+            "p_ids[i]",
+            "p_ts",
+            "p_principals[i]",
+            "p_actions[i]",
+            "p_resources[i]",
+            "p_outcomes[i]",
+            "p_details[i]",
+        ),
+        "head",
+    )
+    row_hash = _hash_sql(
+        ("p_id", "p_ts", "p_principal", "p_action", "p_resource", "p_outcome", "p_details"),
+        "out_prev",
+    )
     return f"""
 CREATE OR REPLACE FUNCTION {name}(
     p_lock bigint, p_every bigint, p_ids text[], p_ts text, p_principals text[],
@@ -225,12 +270,7 @@ DECLARE
     head bytea;
     digest bytea;
     n integer := cardinality(p_ids);
-BEGIN
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION USING MESSAGE = 'audit append needs READ COMMITTED, not '
-            || current_setting('transaction_isolation');
-    END IF;
-    PERFORM pg_advisory_xact_lock(p_lock);
+BEGIN{_HEAD_PREAMBLE}
     SELECT e.seq, e.hash INTO head_seq, head FROM {events} e ORDER BY e.seq DESC LIMIT 1;
     IF NOT FOUND THEN
         head_seq := -1;
@@ -240,17 +280,7 @@ BEGIN
         RETURN;
     END IF;
     FOR i IN 1 .. n LOOP
-        digest := sha256(
-            '\\x00'::bytea
-            || convert_to(
-                '{FORMAT_TAG}' || chr({code}) || p_ids[i] || chr({code}) || p_ts
-                || chr({code}) || p_principals[i] || chr({code}) || p_actions[i]
-                || chr({code}) || p_resources[i] || chr({code}) || p_outcomes[i]
-                || chr({code}) || p_details[i],
-                'UTF8'
-            )
-            || head
-        );
+        digest := {batch_hash};
         INSERT INTO {events}
             (seq, event_id, ts, principal, action, resource, outcome, details, prev_hash, hash)
             VALUES (head_seq + i, p_ids[i], p_ts, p_principals[i], p_actions[i],
@@ -263,11 +293,26 @@ BEGIN
     END LOOP;
 END
 $bastion$;
-CREATE OR REPLACE FUNCTION {name}_one(
+CREATE OR REPLACE FUNCTION {append_row_function_name(prefix)}(
     p_lock bigint, p_every bigint, p_id text, p_ts text, p_principal text,
-    p_action text, p_resource text, p_outcome text, p_details text
-) RETURNS TABLE (out_seq bigint, out_prev bytea, out_hash bytea)
-LANGUAGE sql VOLATILE AS $bastion$
-    SELECT * FROM {name}(p_lock, p_every, ARRAY[p_id], p_ts, ARRAY[p_principal],
-        ARRAY[p_action], ARRAY[p_resource], ARRAY[p_outcome], ARRAY[p_details])
+    p_action text, p_resource text, p_outcome text, p_details text,
+    OUT out_seq bigint, OUT out_prev bytea, OUT out_hash bytea
+) LANGUAGE plpgsql VOLATILE AS $bastion$
+BEGIN{_HEAD_PREAMBLE}
+    SELECT e.seq + 1, e.hash INTO out_seq, out_prev FROM {events} e ORDER BY e.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        out_seq := 0;
+        out_prev := '\\x{zero}'::bytea;
+    END IF;
+    IF p_every > 0 AND (out_seq / p_every + 1) * p_every <= out_seq + 1 THEN
+        out_seq := NULL;
+        out_prev := NULL;
+        RETURN;
+    END IF;
+    out_hash := {row_hash};
+    INSERT INTO {events}
+        (seq, event_id, ts, principal, action, resource, outcome, details, prev_hash, hash)
+        VALUES (out_seq, p_id, p_ts, p_principal, p_action, p_resource, p_outcome, p_details,
+                out_prev, out_hash);
+END
 $bastion$"""  # noqa: S608 - identifiers validated by make_tables
