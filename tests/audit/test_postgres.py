@@ -99,36 +99,27 @@ def test_append_survives_a_dropped_connection(
     assert report.ok and report.events_checked == 5
 
 
-def test_append_function_refuses_other_isolation_levels(
-    pg_log: AuditLog, postgres_url: str, pg_prefix: str
+@pytest.mark.parametrize(
+    ("isolation", "call"),
+    [
+        (
+            "REPEATABLE READ",
+            "_append_v1(1, 0, ARRAY['x'], 't', ARRAY['p'], "
+            "ARRAY['a'], ARRAY['r'], ARRAY['o'], ARRAY['{}'])",
+        ),
+        ("SERIALIZABLE", "_append_v1_row(1, 0, 'x', 't', 'p', 'a', 'r', 'o', '{}')"),
+    ],
+    ids=["batch-function", "row-function"],
+)
+def test_append_functions_refuse_other_isolation_levels(
+    pg_log: AuditLog, postgres_url: str, pg_prefix: str, isolation: str, call: str
 ) -> None:
-    """Fail closed: under REPEATABLE READ the head read could be stale, so nothing is written."""
+    """Fail closed: outside READ COMMITTED the head read could be stale, so nothing is written."""
     fill(pg_log, 2)
-    engine = sa.create_engine(postgres_url, isolation_level="REPEATABLE READ")
+    engine = sa.create_engine(postgres_url, isolation_level=isolation)
     try:
         with pytest.raises(sa.exc.DBAPIError, match="READ COMMITTED"), engine.begin() as conn:
-            conn.exec_driver_sql(
-                f"SELECT * FROM {pg_prefix}_append_v1(1, 0, ARRAY['x'], 't', ARRAY['p'], "
-                "ARRAY['a'], ARRAY['r'], ARRAY['o'], ARRAY['{}'])"
-            )
-    finally:
-        engine.dispose()
-    report = pg_log.verify()
-    assert report.ok and report.events_checked == 2
-
-
-def test_row_function_refuses_other_isolation_levels(
-    pg_log: AuditLog, postgres_url: str, pg_prefix: str
-) -> None:
-    """The single-event function fails closed the same way."""
-    fill(pg_log, 2)
-    engine = sa.create_engine(postgres_url, isolation_level="SERIALIZABLE")
-    try:
-        with pytest.raises(sa.exc.DBAPIError, match="READ COMMITTED"), engine.begin() as conn:
-            conn.exec_driver_sql(
-                f"SELECT * FROM {pg_prefix}_append_v1_row("
-                "1, 0, 'x', 't', 'p', 'a', 'r', 'o', '{}')"
-            )
+            conn.exec_driver_sql(f"SELECT * FROM {pg_prefix}{call}")
     finally:
         engine.dispose()
     report = pg_log.verify()
